@@ -1,0 +1,76 @@
+"""Users, their server-side sessions and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field as PydField
+from sqlmodel import Field, SQLModel
+
+from crm.base import created_at_field, optional_datetime_field, updated_at_field
+
+
+class Role(StrEnum):
+    admin = "admin"
+    manager = "manager"
+    viewer = "viewer"
+
+
+WRITER_ROLES = {Role.admin, Role.manager}
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=500)
+    role: str = Field(default=Role.viewer.value, max_length=20)
+    is_active: bool = Field(default=True)
+    last_login_at: datetime | None = optional_datetime_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+    @property
+    def can_write(self) -> bool:
+        return self.is_active and self.role in WRITER_ROLES
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and self.role == Role.admin
+
+
+class UserSession(SQLModel, table=True):
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+    created_at: datetime = created_at_field()
+    last_seen_at: datetime = created_at_field()
+    expires_at: datetime = created_at_field()
+    revoked_at: datetime | None = optional_datetime_field()
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime | None = optional_datetime_field()
+    last_used_at: datetime | None = optional_datetime_field()
+    revoked_at: datetime | None = optional_datetime_field()
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailStr
+    name: str = PydField(min_length=1, max_length=200)
+    password: str = PydField(min_length=10, max_length=200)
+    role: Role = Role.viewer

@@ -1,0 +1,29 @@
+"""Column helpers shared by every domain's tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field
+
+from crm.db import UTCDateTime, utcnow
+
+
+def created_at_field() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def updated_at_field() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, sa_column_kwargs={"onupdate": utcnow})
+
+
+def optional_datetime_field(**kwargs: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True, **kwargs)
+
+
+def touch(obj: Any) -> None:
+    obj.updated_at = utcnow()
+
+
+__all__ = ["created_at_field", "updated_at_field", "optional_datetime_field", "touch", "datetime"]

@@ -1,0 +1,215 @@
+"""Users, logins (with rate limits), sessions and API tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crm.accounts.models import ApiToken, Role, User, UserIn, UserSession
+from crm.audit import service as audit
+from crm.audit.service import Actor
+from crm.db import utcnow
+from crm.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RateLimited
+from crm.security import hash_password, new_token, token_digest, verify_password
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    per_account: int
+    per_ip: int
+    window_minutes: int
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_user_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == normalise_email(email))).first()
+
+
+def create_user(session: Session, data: UserIn, *, actor: Actor) -> User:
+    email = normalise_email(str(data.email))
+    if get_user_by_email(session, email):
+        raise Conflict("A user with this e-mail already exists.", field_errors={"email": "already in use"})
+    user = User(email=email, name=data.name, password_hash=hash_password(data.password), role=data.role.value)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+                 after={"email": email, "name": data.name, "role": data.role.value})
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(User.email)))
+
+
+def count_users(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(User)).one())
+
+
+def set_role(session: Session, user_id: int, role: Role, *, actor: Actor) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if user.id == actor.user_id and role != Role.admin:
+        raise InvalidInput("You cannot take away your own admin role.", field_errors={"role": "not for yourself"})
+    before = user.role
+    user.role = role.value
+    user.updated_at = utcnow()
+    audit.record(session, actor=actor, action="user.role", object_type="user", object_id=user.id,
+                 before={"role": before}, after={"role": role.value})
+    return user
+
+
+def set_active(session: Session, user_id: int, active: bool, *, actor: Actor) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if user.id == actor.user_id and not active:
+        raise InvalidInput("You cannot deactivate yourself.")
+    user.is_active = active
+    user.updated_at = utcnow()
+    if not active:
+        revoke_all_sessions(session, user.id)
+    audit.record(session, actor=actor, action="user.activate" if active else "user.deactivate",
+                 object_type="user", object_id=user.id)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str, *, ip: str, limits: LoginLimits) -> User:
+    """Check a login; raises RateLimited or AuthenticationFailed and records every outcome."""
+    email = normalise_email(email)
+    since = utcnow() - timedelta(minutes=limits.window_minutes)
+    by_account = audit.count_recent(session, action="login.failed", since=since, subject=email)
+    by_ip = audit.count_recent(session, action="login.failed", since=since, ip=ip)
+    actor = Actor(user_id=None, ip=ip, label=email)
+    if by_account >= limits.per_account or by_ip >= limits.per_ip:
+        audit.record(session, actor=actor, action="login.throttled", subject=email)
+        raise RateLimited(f"Too many failed logins. Try again in {limits.window_minutes} minutes.")
+    user = get_user_by_email(session, email)
+    ok = verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.is_active:
+        audit.record(session, actor=actor, action="login.failed", subject=email)
+        raise AuthenticationFailed("That e-mail and password do not match an active account.")
+    user.last_login_at = utcnow()
+    audit.record(session, actor=Actor(user_id=user.id, ip=ip, label=email), action="login.succeeded",
+                 object_type="user", object_id=user.id, subject=email)
+    return user
+
+
+def start_session(session: Session, user: User, *, ip: str, user_agent: str, policy: SessionPolicy) -> str:
+    """Create a server-side session and return the raw token for the cookie (stored only as digest)."""
+    token = new_token()
+    now = utcnow()
+    assert user.id is not None
+    session.add(UserSession(token_hash=token_digest(token), user_id=user.id, ip=ip, user_agent=user_agent[:300],
+                            created_at=now, last_seen_at=now, expires_at=now + policy.absolute))
+    return token
+
+
+def session_user(session: Session, token: str | None, *, policy: SessionPolicy) -> tuple[User, UserSession] | None:
+    """The user behind a session cookie, or None if it is unknown, revoked, idle or expired."""
+    if not token:
+        return None
+    row = session.exec(select(UserSession).where(UserSession.token_hash == token_digest(token))).first()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or row.last_seen_at + policy.idle <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user, row
+
+
+def needs_touch(row: UserSession) -> bool:
+    """Refresh last_seen at most once a minute, so reads do not all become writes."""
+    return utcnow() - row.last_seen_at > timedelta(minutes=1)
+
+
+def touch_session(session: Session, session_id: int) -> None:
+    row = session.get(UserSession, session_id)
+    if row is not None:
+        row.last_seen_at = utcnow()
+
+
+def end_session(session: Session, token: str | None, *, actor: Actor) -> None:
+    if not token:
+        return
+    row = session.exec(select(UserSession).where(UserSession.token_hash == token_digest(token))).first()
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, actor=actor, action="logout", object_type="user", object_id=row.user_id)
+
+
+def revoke_all_sessions(session: Session, user_id: int | None) -> int:
+    rows = session.exec(select(UserSession).where(UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None)))
+    count = 0
+    for row in rows:
+        row.revoked_at = utcnow()
+        count += 1
+    return count
+
+
+def active_sessions(session: Session, user_id: int) -> list[UserSession]:
+    now = utcnow()
+    query = (
+        select(UserSession)
+        .where(UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None), UserSession.expires_at > now)
+        .order_by(col(UserSession.last_seen_at).desc())
+    )
+    return list(session.exec(query))
+
+
+# ---- API tokens -------------------------------------------------------------------------------
+
+
+def create_api_token(session: Session, user: User, name: str, *, days: int | None, actor: Actor) -> tuple[ApiToken, str]:
+    """Returns the row and the raw token, which is shown once and never stored."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give the token a name.", field_errors={"name": "required"})
+    raw = "avz_" + new_token()
+    assert user.id is not None
+    row = ApiToken(user_id=user.id, name=name[:100], token_hash=token_digest(raw),
+                   expires_at=utcnow() + timedelta(days=days) if days else None)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="token.create", object_type="api_token", object_id=row.id, after={"name": name})
+    return row, raw
+
+
+def token_user(session: Session, raw: str) -> User | None:
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(raw))).first()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+    return user
+
+
+def list_api_tokens(session: Session, user_id: int) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+    return list(session.exec(query.order_by(col(ApiToken.created_at).desc())))
+
+
+def revoke_api_token(session: Session, token_id: int, *, user_id: int, actor: Actor) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("No such token.")
+    row.revoked_at = utcnow()
+    audit.record(session, actor=actor, action="token.revoke", object_type="api_token", object_id=row.id)
+

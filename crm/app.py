@@ -1,0 +1,62 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from crm import __version__
+from crm.db import ensure_schema_current, make_engine
+from crm.deps import write_guard
+from crm.middleware import SecurityMiddleware
+from crm.resources import share_dir
+from crm.settings import Settings
+from crm.templating import build_templates
+from crm.web.errors import install_error_handlers
+
+log = logging.getLogger("crm")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.effective_database_url)
+        ensure_schema_current(engine)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Altavoz API",
+        version=__version__,
+        summary="Profiles, identities and the people who speak for your brand.",
+        lifespan=lifespan,
+        dependencies=[Depends(write_guard)],
+        docs_url=None,  # Swagger UI needs a CDN and inline script; /api/docs is rendered here instead
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.templates = build_templates()
+
+    from crm.api.router import api_router
+    from crm.web.router import web_router
+
+    app.include_router(api_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=share_dir("static")), name="static")
+    install_error_handlers(app)
+
+    # Outermost first: host check, then headers and CSRF cookie.
+    app.add_middleware(SecurityMiddleware, secret_key=settings.effective_secret_key, secure_cookies=settings.secure_cookies)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    return app

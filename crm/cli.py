@@ -1,0 +1,204 @@
+"""The `crm` command: serve, demo, db upgrade/status, createuser, seed."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crm.settings import Settings
+
+app = typer.Typer(help="Altavoz: the relationship CRM for the people who speak for your brand.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+DEMO_ADMIN = "admin@altavoz.demo"
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from crm.db import make_engine
+
+    return make_engine(settings.effective_database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to this version."""
+    from crm.db import schema_status, upgrade
+
+    settings = Settings()
+    engine = _engine(settings)
+    before, head = schema_status(engine)
+    upgrade(engine)
+    console.print(f"Database at revision [bold]{head}[/] (was {before or 'empty'}): {engine.url.render_as_string()}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database schema is current."""
+    from crm.db import schema_status
+
+    current, head = schema_status(_engine(Settings()))
+    if current == head:
+        console.print(f"Up to date at revision {head}.")
+    else:
+        console.print(f"Behind: database at {current or 'empty'}, code needs {head}. Run `crm db upgrade`.")
+        raise typer.Exit(1)
+
+
+@app.command()
+def createuser(
+    email: Annotated[str, typer.Argument(help="Sign-in e-mail")],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    role: Annotated[str, typer.Option(help="admin, manager or viewer")] = "manager",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a user who can sign in."""
+    from pydantic import ValidationError
+
+    from crm.accounts import service as accounts
+    from crm.accounts.models import UserIn
+    from crm.audit.service import SYSTEM
+    from crm.db import ensure_schema_current, session_scope
+    from crm.errors import DomainError
+
+    engine = _engine(Settings())
+    ensure_schema_current(engine)
+    try:
+        data = UserIn(email=email, name=name or email.split("@")[0], password=password, role=role)  # type: ignore[arg-type]
+        with session_scope(engine, write=True) as session:
+            accounts.create_user(session, data, actor=SYSTEM)
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(2) from None
+    console.print(f"Created {role} {email}.")
+
+
+def _load_seed(settings: Settings, seed_dir: Path | None, shift: bool) -> None:
+    from crm.db import utcnow
+    from crm.imports.seed_loader import default_seed_dir, load_seed
+
+    engine = _engine(settings)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"Loading {stage}", total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = load_seed(engine, seed_dir or default_seed_dir(), shift_to=utcnow() if shift else None, progress=report)
+    console.print(
+        f"Loaded {result.profiles} people, {result.identities} identities, "
+        f"{result.relationships} relationships and {result.interactions} interactions."
+    )
+
+
+@app.command()
+def seed(
+    directory: Annotated[Path | None, typer.Option(help="Seed folder (default: the demo data shipped with Altavoz)")] = None,
+    shift: Annotated[bool, typer.Option(help="Move the dates so the newest interaction is today")] = True,
+) -> None:
+    """Load demo data into an empty database."""
+    from crm.db import ensure_schema_current
+    from crm.imports.seed_loader import SeedError
+
+    settings = Settings()
+    ensure_schema_current(_engine(settings))
+    try:
+        _load_seed(settings, directory, shift)
+    except SeedError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from crm.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        # Without configured proxies, X-Forwarded-For is ignored, so it cannot reset the login limit.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        server_header=False,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (CRM_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (CRM_PORT)")] = None,
+) -> None:
+    """Run the web app."""
+    from crm.db import SchemaOutOfDate, ensure_schema_current
+
+    settings = Settings()
+    settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    try:
+        ensure_schema_current(_engine(settings))
+    except SchemaOutOfDate as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"Altavoz on http://{settings.host}:{settings.port}/")
+    _serve(settings)
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Bind address (CRM_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (CRM_PORT)")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare the demo database and stop")] = False,
+) -> None:
+    """Create the database, load the demo data, create a demo admin and serve."""
+    from sqlmodel import select
+
+    from crm.accounts import service as accounts
+    from crm.accounts.models import Role, User, UserIn
+    from crm.audit.service import SYSTEM
+    from crm.db import session_scope, upgrade
+    from crm.profiles.models import Profile
+    from crm.security import hash_password
+
+    settings = Settings()
+    settings = settings.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    engine = _engine(settings)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        empty = session.exec(select(Profile.id).limit(1)).first() is None
+    if empty:
+        _load_seed(settings, None, shift=True)
+    password = secrets.token_urlsafe(9)
+    with session_scope(engine, write=True) as session:
+        admin = accounts.get_user_by_email(session, DEMO_ADMIN)
+        if admin is None:
+            accounts.create_user(session, UserIn(email=DEMO_ADMIN, name="Demo Admin", password=password, role=Role.admin),
+                                 actor=SYSTEM)
+        else:  # a fresh password every run, so the printed one always works
+            admin.password_hash = hash_password(password)
+            admin.is_active = True
+            session.add(admin)
+        users = session.exec(select(User)).all()
+    console.print(f"\nDatabase: {engine.url.render_as_string()}  ({len(users)} user(s))")
+    console.print(f"Open [bold]http://{settings.host}:{settings.port}/[/] and sign in as")
+    console.print(f"  e-mail:   [bold]{DEMO_ADMIN}[/]\n  password: [bold]{password}[/]\n")
+    if not no_serve:
+        _serve(settings)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,157 @@
+"""FastAPI dependencies: the request's database session, the current user, and the write guard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from crm.accounts import service as accounts
+from crm.accounts.models import User
+from crm.audit.service import Actor
+from crm.db import session_scope, write_bind
+from crm.errors import AuthenticationFailed, PermissionDenied
+from crm.security import csrf_token_valid
+from crm.settings import Settings
+
+SESSION_COOKIE = "crm_session"
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Mutating routes any visitor may call (they still need a valid CSRF token).
+OPEN_MUTATIONS = frozenset({"/login", "/logout"})
+
+
+class LoginRequired(Exception):
+    """Raised when a page needs a signed-in user; HTML gets a redirect, the API a 401."""
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request; the route commits. Writers begin with BEGIN IMMEDIATE on SQLite."""
+    engine = get_engine(request)
+    bind = write_bind(engine) if request.method in MUTATING else engine
+    with Session(bind, expire_on_commit=False) as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(get_db)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer address; X-Forwarded-For only counts when the peer is a configured proxy."""
+    peer = request.client.host if request.client else ""
+    settings = get_settings(request)
+    if peer and peer in settings.trusted_proxies:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        # The right-most address not added by our own proxies is the one we can trust.
+        for hop in reversed(hops):
+            if hop not in settings.trusted_proxies:
+                return hop
+    return peer
+
+
+def session_policy(settings: Settings) -> accounts.SessionPolicy:
+    return accounts.SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_absolute_hours)
+    )
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def optional_user(request: Request, db: DB) -> User | None:
+    """Resolves the session cookie or bearer token once per request (FastAPI caches it)."""
+    settings = get_settings(request)
+    bearer = _bearer(request)
+    if bearer is not None:
+        user = accounts.token_user(db, bearer)
+        if user is None:
+            raise AuthenticationFailed("That API token is unknown, revoked or expired.")
+        db.commit()  # last_used_at
+        request.state.user = user
+        request.state.via_token = True
+        return user
+    found = accounts.session_user(db, request.cookies.get(SESSION_COOKIE), policy=session_policy(settings))
+    if found is None:
+        request.state.user = None
+        return None
+    user, row = found
+    if accounts.needs_touch(row):
+        # In its own short transaction, so a read-only request stays read-only.
+        with session_scope(get_engine(request), write=True) as side:
+            accounts.touch_session(side, row.id or 0)
+    request.state.user = user
+    return user
+
+
+def require_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise PermissionDenied("Only administrators can do that.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def actor_for(request: Request, user: User | None) -> Actor:
+    return Actor(user_id=user.id if user else None, ip=client_ip(request), label=user.email if user else "")
+
+
+def _same_origin(request: Request) -> bool:
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not a browser, or an old one: the CSRF token still has to match
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+async def write_guard(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
+    """Applied to every route: a mutating request must be same-origin, carry a CSRF token
+    (unless it authenticates with a bearer token, which a browser never sends on its own),
+    and come from someone allowed to write. New routes get this without asking for it."""
+    if request.method not in MUTATING:
+        return
+    if not getattr(request.state, "via_token", False):
+        if not _same_origin(request):
+            raise PermissionDenied("Cross-site request refused.")
+        submitted = request.headers.get("x-csrf-token")
+        if submitted is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get("csrf_token")
+            submitted = value if isinstance(value, str) else None
+        if not csrf_token_valid(get_settings(request).effective_secret_key, request.state.csrf_cookie, submitted):
+            raise PermissionDenied("The form expired or did not come from this site. Reload the page and try again.")
+    if request.url.path in OPEN_MUTATIONS:
+        return
+    if user is None:
+        raise LoginRequired()
+    if not user.can_write:
+        raise PermissionDenied("Your role can read but not change anything.")

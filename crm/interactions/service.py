@@ -1,0 +1,120 @@
+"""Reading the interaction history: what the dashboard and profile pages show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from crm.interactions.models import CONTRIBUTION_KINDS, Interaction
+from crm.profiles.models import Identity, Profile
+
+_CONTRIBUTIONS = [k.value for k in CONTRIBUTION_KINDS]
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    current: int
+    previous: int
+
+    @property
+    def change_pct(self) -> float | None:
+        if self.previous == 0:
+            return None
+        return (self.current - self.previous) / self.previous * 100
+
+
+@dataclass(frozen=True)
+class ContributorRow:
+    profile_id: int
+    display_name: str
+    contributions: int
+
+
+@dataclass(frozen=True)
+class NegativeMention:
+    interaction: Interaction
+    display_name: str
+    reach: int
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    month: str  # YYYY-MM
+    count: int
+
+
+def _contributions_between(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+    row = session.exec(
+        select(func.count(), func.count(func.distinct(Interaction.profile_id))).where(
+            col(Interaction.kind).in_(_CONTRIBUTIONS), Interaction.occurred_at >= start, Interaction.occurred_at < end
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def headlines(session: Session, *, now: datetime, days: int = 30) -> list[Headline]:
+    """This period against the one before it."""
+    period = timedelta(days=days)
+    cur_count, cur_people = _contributions_between(session, now - period, now)
+    prev_count, prev_people = _contributions_between(session, now - 2 * period, now - period)
+    new_people = session.exec(select(func.count()).select_from(Profile).where(Profile.created_at >= now - period)).one()
+    prev_new = session.exec(
+        select(func.count()).select_from(Profile).where(Profile.created_at >= now - 2 * period, Profile.created_at < now - period)
+    ).one()
+    return [
+        Headline("Contributions", cur_count, prev_count),
+        Headline("People contributing", cur_people, prev_people),
+        Headline("People added", int(new_people), int(prev_new)),
+    ]
+
+
+def top_contributors(session: Session, *, since: datetime, limit: int = 8) -> list[ContributorRow]:
+    count = func.count().label("n")
+    query = (
+        select(Profile.id, Profile.display_name, count)
+        .join(Interaction, col(Interaction.profile_id) == Profile.id)
+        .where(col(Interaction.kind).in_(_CONTRIBUTIONS), Interaction.occurred_at >= since)
+        .group_by(col(Profile.id), col(Profile.display_name))
+        .order_by(count.desc(), col(Profile.display_name))
+        .limit(limit)
+    )
+    return [ContributorRow(pid, name, int(n)) for pid, name, n in session.exec(query)]  # type: ignore[call-overload]
+
+
+def negative_from_large_reach(session: Session, *, since: datetime, min_reach: int = 10_000, limit: int = 6) -> list[NegativeMention]:
+    reach = (
+        select(Identity.profile_id, func.sum(Identity.followers).label("reach"))
+        .group_by(col(Identity.profile_id))
+        .subquery()
+    )
+    query = (
+        select(Interaction, Profile.display_name, reach.c.reach)
+        .join(Profile, col(Profile.id) == Interaction.profile_id)
+        .join(reach, reach.c.profile_id == Interaction.profile_id)
+        .where(col(Interaction.sentiment) < -0.2, Interaction.occurred_at >= since, reach.c.reach >= min_reach)
+        .order_by(reach.c.reach.desc(), col(Interaction.occurred_at).desc())
+        .limit(limit)
+    )
+    return [NegativeMention(i, name, int(r)) for i, name, r in session.exec(query)]  # type: ignore[call-overload]
+
+
+def contributions_by_month(session: Session, *, now: datetime, months: int = 12) -> list[MonthCount]:
+    """Counted in Python from (occurred_at) so it is the same on every backend; a year is small."""
+    start = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    times = session.exec(
+        select(Interaction.occurred_at).where(col(Interaction.kind).in_(_CONTRIBUTIONS), Interaction.occurred_at >= start)
+    )
+    counts: dict[str, int] = {}
+    cursor = start
+    while cursor <= now:
+        counts[cursor.strftime("%Y-%m")] = 0
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    for occurred in times:
+        key = occurred.strftime("%Y-%m")
+        if key in counts:
+            counts[key] += 1
+    return [MonthCount(month, n) for month, n in counts.items()]

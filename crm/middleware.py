@@ -1,0 +1,121 @@
+"""ASGI middleware: security headers, the per-browser CSRF cookie, flash messages, locale."""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crm.security import csrf_token_for, new_token
+from crm.templating import current_locale, pick_locale
+
+CSRF_COOKIE = "crm_csrf"
+FLASH_COOKIE = "crm_flash"
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header is treated as no cookies
+                return {}
+            return {k: m.value for k, m in jar.items()}
+    return {}
+
+
+def _header(scope: Scope, wanted: bytes) -> str:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+class FlashSerializer:
+    def __init__(self, secret: str) -> None:
+        self._s = URLSafeSerializer(secret, salt="flash")
+
+    def dumps(self, messages: list[dict[str, str]]) -> str:
+        return str(self._s.dumps(messages))
+
+    def loads(self, raw: str) -> list[dict[str, str]]:
+        try:
+            data = self._s.loads(raw)
+        except BadSignature:
+            return []
+        return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+
+
+def add_flash(response: Response, request_state: Any, message: str, kind: str = "success") -> None:
+    """Queue a message for the next full page this browser sees (typically after a 303)."""
+    serializer: FlashSerializer = request_state.flash_serializer
+    pending = [*getattr(request_state, "pending_flashes", []), {"message": message, "kind": kind}]
+    request_state.pending_flashes = pending
+    response.set_cookie(FLASH_COOKIE, serializer.dumps(pending), httponly=True, samesite="lax", path="/",
+                        secure=request_state.secure_cookies)
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp, *, secret_key: str, secure_cookies: bool) -> None:
+        self.app = app
+        self.secret_key = secret_key
+        self.secure_cookies = secure_cookies
+        self.flash = FlashSerializer(secret_key)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookies = _cookies(scope)
+        csrf_cookie = cookies.get(CSRF_COOKIE) or ""
+        fresh_cookie = "" if len(csrf_cookie) >= 20 else new_token()
+        csrf_cookie = csrf_cookie if not fresh_cookie else fresh_cookie
+        state = scope.setdefault("state", {})
+        state["csrf_cookie"] = csrf_cookie
+        state["csrf_token"] = csrf_token_for(self.secret_key, csrf_cookie)
+        state["flash_serializer"] = self.flash
+        state["secure_cookies"] = self.secure_cookies
+        had_flash = FLASH_COOKIE in cookies
+        state["flashes"] = self.flash.loads(cookies[FLASH_COOKIE]) if had_flash else []
+        token = current_locale.set(pick_locale(_header(scope, b"accept-language")))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("cache-control", "no-store")
+                secure = "; Secure" if self.secure_cookies else ""
+                if fresh_cookie:
+                    headers.append("set-cookie", f"{CSRF_COOKIE}={fresh_cookie}; HttpOnly; Path=/; SameSite=Lax{secure}")
+                if had_flash and state.get("flashes_shown") and not state.get("pending_flashes"):
+                    headers.append("set-cookie", f"{FLASH_COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax{secure}")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            current_locale.reset(token)
+
+
+def json_dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"))

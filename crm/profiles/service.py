@@ -1,0 +1,348 @@
+"""Profiles and identities: listing, search, create, update, delete."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, or_
+from sqlmodel import Session, col, select
+
+from crm.accounts.models import User
+from crm.audit import service as audit
+from crm.audit.models import AuditEvent
+from crm.audit.service import Actor
+from crm.db import utcnow
+from crm.errors import InvalidInput, NotFound
+from crm.interactions.models import Interaction, Relationship
+from crm.profiles.models import (
+    Identity,
+    IdentityIn,
+    Profile,
+    ProfileIn,
+    ProfilePatch,
+    normalise_handle,
+    profile_snapshot,
+)
+
+
+class SortKey(StrEnum):
+    name = "name"
+    reach = "reach"
+    status = "status"
+    updated = "updated"
+    created = "created"
+
+
+@dataclass
+class ProfileRow:
+    profile: Profile
+    reach: int
+    identities: list[Identity] = field(default_factory=list)
+
+
+@dataclass
+class ProfileListing:
+    rows: list[ProfileRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+@dataclass
+class ProfileDetail:
+    profile: Profile
+    identities: list[Identity]
+    reach: int
+    interactions: list[Interaction]
+    interaction_count: int
+    relationship_count: int
+    owner: User | None
+    history: list[AuditEvent]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    q: str = ""
+    sort: SortKey = SortKey.name
+    descending: bool = False
+    page: int = 1
+    per_page: int = 25
+    status: str = ""
+    role: str = ""
+
+
+def _reach_subquery() -> Any:
+    return (
+        select(Identity.profile_id, func.sum(Identity.followers).label("reach"))
+        .group_by(col(Identity.profile_id))
+        .subquery("reach_by_profile")
+    )
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
+    for term in params.q.split()[:5]:
+        pattern = _like_pattern(term.lstrip("@"))
+        handle_match = (
+            select(Identity.id)
+            .where(Identity.profile_id == Profile.id, col(Identity.handle_key).like(pattern, escape="\\"))
+            .exists()
+        )
+        query = query.where(or_(func.lower(Profile.display_name).like(pattern, escape="\\"), handle_match))
+    if params.status:
+        query = query.where(Profile.status == params.status)
+    if params.role:
+        # roles is a JSON list; a quoted LIKE works the same on SQLite and PostgreSQL's text cast.
+        query = query.where(func.cast(Profile.roles, _text_type()).like(f'%"{params.role}"%'))
+    return query
+
+
+def _text_type() -> Any:
+    from sqlalchemy import Text
+
+    return Text
+
+
+def list_profiles(session: Session, params: ListQuery) -> ProfileListing:
+    reach = _reach_subquery()
+    reach_col = func.coalesce(reach.c.reach, 0)
+    base = select(Profile, reach_col.label("reach")).outerjoin(reach, reach.c.profile_id == Profile.id)
+    base = _apply_filters(base, params)
+
+    total = session.exec(_apply_filters(select(func.count()).select_from(Profile), params)).one()  # type: ignore[call-overload]
+    order_col: Any = {
+        SortKey.name: func.lower(Profile.display_name),
+        SortKey.reach: reach_col,
+        SortKey.status: Profile.status,
+        SortKey.updated: Profile.updated_at,
+        SortKey.created: Profile.created_at,
+    }[params.sort]
+    order = order_col.desc() if params.descending else order_col.asc()
+    tiebreak = col(Profile.id).desc() if params.descending else col(Profile.id).asc()
+    page = max(1, params.page)
+    rows = session.exec(  # type: ignore[call-overload]
+        base.order_by(order, tiebreak).offset((page - 1) * params.per_page).limit(params.per_page)
+    ).all()
+    listing = [ProfileRow(profile=p, reach=int(r)) for p, r in rows]
+    by_id = {row.profile.id: row for row in listing}
+    if by_id:
+        identities = session.exec(
+            select(Identity).where(col(Identity.profile_id).in_(list(by_id))).order_by(col(Identity.followers).desc())
+        )
+        for identity in identities:
+            by_id[identity.profile_id].identities.append(identity)
+    return ProfileListing(rows=listing, total=int(total), page=page, per_page=params.per_page)
+
+
+def get_profile(session: Session, profile_id: int) -> Profile:
+    profile = session.get(Profile, profile_id)
+    if profile is None:
+        raise NotFound(f"There is no person with id {profile_id}.")
+    return profile
+
+
+def identities_of(session: Session, profile_id: int) -> list[Identity]:
+    query = select(Identity).where(Identity.profile_id == profile_id).order_by(col(Identity.followers).desc())
+    return list(session.exec(query))
+
+
+def reach_of(identities: list[Identity]) -> int:
+    return sum(i.followers for i in identities)
+
+
+def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
+    profile = get_profile(session, profile_id)
+    identities = identities_of(session, profile_id)
+    interactions = list(
+        session.exec(
+            select(Interaction)
+            .where(Interaction.profile_id == profile_id)
+            .order_by(col(Interaction.occurred_at).desc())
+            .limit(20)
+        )
+    )
+    interaction_count = session.exec(
+        select(func.count()).select_from(Interaction).where(Interaction.profile_id == profile_id)
+    ).one()
+    relationship_count = session.exec(
+        select(func.count())
+        .select_from(Relationship)
+        .where(or_(Relationship.source_id == profile_id, Relationship.target_id == profile_id))
+    ).one()
+    owner = session.get(User, profile.owner_id) if profile.owner_id else None
+    return ProfileDetail(
+        profile=profile,
+        identities=identities,
+        reach=reach_of(identities),
+        interactions=interactions,
+        interaction_count=int(interaction_count),
+        relationship_count=int(relationship_count),
+        owner=owner,
+        history=audit.events_for(session, object_type="profile", object_id=profile_id, limit=20),
+    )
+
+
+def _check_identities(session: Session, identities: list[IdentityIn], *, profile_id: int | None) -> None:
+    """Each (platform, handle) belongs to one person: say which field clashes and with whom."""
+    errors: dict[str, str] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for index, identity in enumerate(identities):
+        key = (identity.platform.value, normalise_handle(identity.platform, identity.handle))
+        if key in seen:
+            errors[f"identities.{index}.handle"] = f"listed twice (also row {seen[key] + 1})"
+            continue
+        seen[key] = index
+        clash = session.exec(
+            select(Identity, Profile.display_name)
+            .join(Profile, col(Profile.id) == Identity.profile_id)
+            .where(Identity.platform == key[0], Identity.handle_key == key[1])
+        ).first()
+        if clash is not None and clash[0].profile_id != profile_id:
+            errors[f"identities.{index}.handle"] = (
+                f"{identity.platform.value} handle {identity.handle} already belongs to {clash[1]} (#{clash[0].profile_id})"
+            )
+    if errors:
+        raise InvalidInput("Some identities belong to someone else.", field_errors=errors)
+
+
+def _check_owner(session: Session, owner_id: int | None) -> None:
+    if owner_id is not None and session.get(User, owner_id) is None:
+        raise InvalidInput("That owner does not exist.", field_errors={"owner_id": "no such user"})
+
+
+_PROFILE_FIELDS = (
+    "display_name roles is_team_member bio topics language location status may_contact may_feature "
+    "consent_basis consent_date owner_id"
+).split()
+
+
+def _profile_values(data: ProfileIn | ProfilePatch, *, partial: bool) -> dict[str, Any]:
+    values = data.model_dump(include=set(_PROFILE_FIELDS), exclude_unset=partial, mode="json")
+    if "consent_date" in values:
+        values["consent_date"] = data.consent_date
+    return values
+
+
+def _sync_identities(session: Session, profile: Profile, wanted: list[IdentityIn]) -> None:
+    """Replace the profile's identities with `wanted`, keeping rows (and sync dates) that stay."""
+    existing = {(i.platform, i.handle_key): i for i in identities_of(session, profile.id or 0)}
+    keep: set[int] = set()
+    for item in wanted:
+        key = (item.platform.value, normalise_handle(item.platform, item.handle))
+        values = item.model_dump(mode="json")
+        row = existing.get(key)
+        if row is None:
+            row = Identity(profile_id=profile.id or 0, handle_key=key[1], **values)
+            session.add(row)
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = utcnow()
+            keep.add(row.id or 0)
+    stale = [row.id for row in existing.values() if row.id not in keep]
+    if stale:
+        session.execute(delete(Identity).where(col(Identity.id).in_(stale)))
+    session.flush()
+
+
+def create_profile(session: Session, data: ProfileIn, *, actor: Actor) -> Profile:
+    _check_identities(session, data.identities, profile_id=None)
+    _check_owner(session, data.owner_id)
+    profile = Profile(**_profile_values(data, partial=False))
+    session.add(profile)
+    session.flush()
+    _sync_identities(session, profile, data.identities)
+    audit.record(session, actor=actor, action="profile.create", object_type="profile", object_id=profile.id,
+                 after=profile_snapshot(profile, identities_of(session, profile.id or 0)))
+    return profile
+
+
+def update_profile(session: Session, profile_id: int, data: ProfileIn | ProfilePatch, *, actor: Actor) -> Profile:
+    profile = get_profile(session, profile_id)
+    partial = isinstance(data, ProfilePatch)
+    before = profile_snapshot(profile, identities_of(session, profile_id))
+    if data.identities is not None:
+        _check_identities(session, data.identities, profile_id=profile_id)
+    values = _profile_values(data, partial=partial)
+    if "owner_id" in values:
+        _check_owner(session, values["owner_id"])
+    for name, value in values.items():
+        if partial and value is None and name not in ("owner_id", "consent_date"):
+            continue  # an explicit null only clears the fields that may be empty
+        setattr(profile, name, value)
+    profile.updated_at = utcnow()
+    if data.identities is not None:
+        _sync_identities(session, profile, data.identities)
+    after = profile_snapshot(profile, identities_of(session, profile_id))
+    changed_before = {k: v for k, v in before.items() if after.get(k) != v}
+    changed_after = {k: v for k, v in after.items() if before.get(k) != v}
+    if changed_after:
+        audit.record(session, actor=actor, action="profile.update", object_type="profile", object_id=profile_id,
+                     before=changed_before, after=changed_after)
+    return profile
+
+
+@dataclass(frozen=True)
+class DeletionImpact:
+    identities: int
+    interactions: int
+    relationships: int
+
+
+def deletion_impact(session: Session, profile_id: int) -> DeletionImpact:
+    get_profile(session, profile_id)
+    count = func.count()
+    return DeletionImpact(
+        identities=int(session.exec(select(count).select_from(Identity).where(Identity.profile_id == profile_id)).one()),
+        interactions=int(
+            session.exec(select(count).select_from(Interaction).where(Interaction.profile_id == profile_id)).one()
+        ),
+        relationships=int(
+            session.exec(
+                select(count)
+                .select_from(Relationship)
+                .where(or_(Relationship.source_id == profile_id, Relationship.target_id == profile_id))
+            ).one()
+        ),
+    )
+
+
+def delete_profile(session: Session, profile_id: int, *, actor: Actor) -> str:
+    """Deletes the person with their identities, interactions and relationships; returns the name."""
+    profile = get_profile(session, profile_id)
+    before = profile_snapshot(profile, identities_of(session, profile_id))
+    name = profile.display_name
+    # Explicit deletes rather than relying on ON DELETE CASCADE alone, so it is the same on every backend.
+    session.execute(delete(Identity).where(and_(Identity.profile_id == profile_id)))
+    session.execute(delete(Interaction).where(Interaction.profile_id == profile_id))
+    session.execute(
+        delete(Relationship).where(or_(Relationship.source_id == profile_id, Relationship.target_id == profile_id))
+    )
+    session.delete(profile)
+    audit.record(session, actor=actor, action="profile.delete", object_type="profile", object_id=profile_id,
+                 before=before)
+    return name
+
+
+def owners(session: Session) -> list[User]:
+    return list(session.exec(select(User).where(User.is_active == True).order_by(User.name)))  # noqa: E712
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.exec(select(Profile.status, func.count()).group_by(Profile.status))  # type: ignore[call-overload]
+    result: dict[str, int] = defaultdict(int)
+    for status, count in rows:
+        result[status] = int(count)
+    return dict(result)

@@ -1,0 +1,130 @@
+"""Jinja2 environment (autoescape everywhere, gettext) and the render helper for full pages and htmx blocks."""
+
+from __future__ import annotations
+
+import contextvars
+import gettext
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_compact_decimal, format_decimal
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from crm.resources import share_dir
+
+LOCALES_DIR = Path(__file__).parent / "locale"
+SUPPORTED_LOCALES = ("en", "es")
+current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("current_locale", default="en")
+
+
+def _translations(locale: str) -> gettext.NullTranslations:
+    return gettext.translation("messages", localedir=LOCALES_DIR, languages=[locale], fallback=True)
+
+
+_CATALOGUES = {locale: _translations(locale) for locale in SUPPORTED_LOCALES}
+
+
+def gettext_(message: str) -> str:
+    return _CATALOGUES[current_locale.get()].gettext(message)
+
+
+def ngettext_(singular: str, plural: str, n: int) -> str:
+    return _CATALOGUES[current_locale.get()].ngettext(singular, plural, n)
+
+
+def pick_locale(accept_language: str) -> str:
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in SUPPORTED_LOCALES:
+            return tag
+    return "en"
+
+
+def _number(value: int | float | None) -> str:
+    return "" if value is None else format_decimal(value, locale=current_locale.get())
+
+
+def _compact(value: int | float | None) -> str:
+    if value is None:
+        return ""
+    return format_compact_decimal(value, locale=current_locale.get(), fraction_digits=1)
+
+
+def _date(value: date | datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_date(value.date(), format=fmt, locale=current_locale.get())
+    return format_date(value, format=fmt, locale=current_locale.get())
+
+
+def _datetime(value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, format=fmt, locale=current_locale.get())
+
+
+def _label(value: str) -> str:
+    """enum value -> words: employee_advocate -> Employee advocate."""
+    return gettext_(value.replace("_", " ").capitalize()) if value else ""
+
+
+def build_templates() -> Jinja2Blocks:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(share_dir("templates"))),
+        autoescape=True,  # every template, whatever its name
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        number=_number, compact=_compact, date=_date, datetime=_datetime, label=_label,
+        label_pair=lambda value: (value, _label(value)),
+        owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),
+    )
+    return Jinja2Blocks(env=env)
+
+
+def is_fragment_request(request: Request) -> bool:
+    """htmx asked for part of a page (not a boosted navigation, not a whole-body swap)."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-request-type", "partial") != "full"
+    )
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    templates: Jinja2Blocks = request.app.state.templates
+    ctx = {"request": request, **_page_globals(request), **(context or {})}
+    all_headers = {"Vary": "HX-Request", **(headers or {})}
+    if block and is_fragment_request(request):
+        ctx["is_fragment"] = True
+        return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=all_headers, block_name=block)  # type: ignore[return-value]
+    request.state.flashes_shown = True
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=all_headers)  # type: ignore[return-value]
+
+
+def _page_globals(request: Request) -> dict[str, Any]:
+    state = request.state
+    return {
+        "current_user": getattr(state, "user", None),
+        "csrf_token": getattr(state, "csrf_token", ""),
+        "flashes": getattr(state, "flashes", []),
+        "locale": current_locale.get(),
+    }

@@ -1,0 +1,75 @@
+"""Small helpers shared by the HTML routes: reading forms, redirects with flashes, error mapping."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from crm.middleware import add_flash
+
+
+async def read_form(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(read_form)]
+
+
+def redirect(request: Request, url: str, *, flash: str | None = None, kind: str = "success") -> Response:
+    """After a successful change: 303 for plain forms, HX-Redirect for htmx (fetch would follow a 303)."""
+    response: Response
+    if request.headers.get("hx-request") == "true":
+        response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    if flash:
+        add_flash(response, request.state, flash, kind)
+    return response
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only on-site paths: no scheme, no host, no protocol-relative //evil.example."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """pydantic errors -> {"identities.0.handle": "message"} for the templates."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        parts = [str(part) for part in error.get("loc", ())]
+        if len(parts) > 1 and parts[-1].isdigit():
+            parts.pop()  # "roles.3" is reported against the roles field as a whole
+        name = ".".join(parts)
+        message = str(error.get("msg", "is not valid"))
+        message = message.removeprefix("Value error, ")
+        errors.setdefault(name or "__all__", message)
+    return errors
+
+
+def checkbox(form: FormData, name: str) -> bool:
+    return form.get(name) in ("on", "true", "1", "yes")
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def int_or_none(value: Any) -> Any:
+    """Keep what the user typed if it is not a number, so pydantic reports it against the field."""
+    if isinstance(value, str):
+        stripped = value.replace(",", "").replace("_", "").strip()
+        if stripped == "":
+            return None
+        return int(stripped) if stripped.lstrip("-").isdigit() else value
+    return value

@@ -1,0 +1,33 @@
+"""The CM's morning: what needs attention today."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from crm.audit import service as audit
+from crm.db import utcnow
+from crm.deps import DB, CurrentUser
+from crm.interactions import service as history
+from crm.profiles import service as profiles
+from crm.templating import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def dashboard(request: Request, db: DB, user: CurrentUser) -> Response:
+    now = utcnow()
+    months = history.contributions_by_month(db, now=now)
+    context = {
+        "headlines": history.headlines(db, now=now),
+        "top": history.top_contributors(db, since=now - timedelta(days=30)),
+        "negative": history.negative_from_large_reach(db, since=now - timedelta(days=60)),
+        "months": months,
+        "months_max": max((m.count for m in months), default=0),
+        "status_counts": profiles.counts_by_status(db),
+        "recent_changes": audit.recent_events(db, limit=8) if user.can_write else [],
+    }
+    return render(request, "dashboard/index.html", context)

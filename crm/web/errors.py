@@ -1,0 +1,87 @@
+"""Turn errors into friendly pages for people and JSON bodies for the API."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crm.deps import LoginRequired
+from crm.errors import DomainError
+from crm.templating import render
+
+log = logging.getLogger("crm.errors")
+
+TITLES = {
+    400: "That request did not make sense",
+    401: "Please sign in",
+    403: "You cannot do that",
+    404: "Nothing here",
+    405: "Not allowed",
+    409: "That clashes with something",
+    422: "Please check what you entered",
+    429: "Slow down",
+    500: "Something went wrong on our side",
+}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") and not request.url.path.startswith("/api/docs")
+
+
+def error_response(request: Request, status: int, message: str, errors: Any = None) -> Response:
+    if wants_json(request):
+        body: dict[str, Any] = {"detail": message}
+        if errors:
+            body["errors"] = errors
+        return JSONResponse(body, status_code=status)
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return error_response(request, exc.status_code, exc.message, exc.field_errors or None)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": "Sign in or send an API token."}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request") == "true":
+            # htmx follows redirects inside fetch; ask it to navigate the whole page instead.
+            return Response(status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        return error_response(request, 422, "The request has invalid fields.", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        if exc.status_code == 404 and message == "Not Found":
+            message = "There is no page at this address."
+        response = error_response(request, exc.status_code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "The error has been logged. Please try again in a moment.")

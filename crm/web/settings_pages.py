@@ -1,0 +1,90 @@
+"""Settings: users and roles (admins), your API tokens and sessions (everyone)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from crm.accounts import service as accounts
+from crm.accounts.models import Role, UserIn
+from crm.deps import DB, AdminUser, CurrentUser, actor_for
+from crm.errors import Conflict, InvalidInput
+from crm.templating import render
+from crm.web.common import Form, field_errors, redirect, text
+
+router = APIRouter(prefix="/settings")
+
+
+def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Response:
+    context = {
+        "users": accounts.list_users(db) if user.is_admin else [],
+        "roles": list(Role),
+        "tokens": accounts.list_api_tokens(db, user.id or 0),
+        "sessions": accounts.active_sessions(db, user.id or 0),
+        "values": {"role": "viewer"},
+        "errors": {},
+        "new_token": None,
+        **extra,
+    }
+    status = 422 if extra.get("errors") else 200
+    return render(request, "settings/index.html", context, status_code=status)
+
+
+@router.get("")
+def settings_page(request: Request, db: DB, user: CurrentUser) -> Response:
+    return _page(request, db, user)
+
+
+@router.post("/users")
+def create_user(request: Request, db: DB, user: AdminUser, form: Form) -> Response:
+    values = {"email": text(form, "email"), "name": text(form, "name"), "role": text(form, "role") or "viewer"}
+    try:
+        data = UserIn.model_validate({**values, "password": str(form.get("password") or "")})
+        created = accounts.create_user(db, data, actor=actor_for(request, user))
+        db.commit()
+    except ValidationError as exc:
+        return _page(request, db, user, values=values, errors=field_errors(exc))
+    except Conflict as exc:
+        db.rollback()
+        return _page(request, db, user, values=values, errors=exc.field_errors)
+    return redirect(request, "/settings", flash=f"{created.email} can now sign in as {created.role}.")
+
+
+@router.post("/users/{user_id}/role")
+def change_role(request: Request, db: DB, user: AdminUser, user_id: int, form: Form) -> Response:
+    role = text(form, "role")
+    if role not in Role.__members__:
+        raise InvalidInput("Choose admin, manager or viewer.")
+    changed = accounts.set_role(db, user_id, Role(role), actor=actor_for(request, user))
+    db.commit()
+    return redirect(request, "/settings", flash=f"{changed.email} is now {changed.role}.")
+
+
+@router.post("/users/{user_id}/active")
+def change_active(request: Request, db: DB, user: AdminUser, user_id: int, form: Form) -> Response:
+    active = text(form, "active") == "true"
+    changed = accounts.set_active(db, user_id, active, actor=actor_for(request, user))
+    db.commit()
+    verb = "reactivated" if active else "deactivated and signed out everywhere"
+    return redirect(request, "/settings", flash=f"{changed.email} was {verb}.")
+
+
+@router.post("/tokens")
+def create_token(request: Request, db: DB, user: CurrentUser, form: Form) -> Response:
+    days_raw = text(form, "days")
+    days = int(days_raw) if days_raw.isdigit() and 0 < int(days_raw) <= 3650 else None
+    try:
+        _, raw = accounts.create_api_token(db, user, text(form, "name"), days=days, actor=actor_for(request, user))
+    except InvalidInput as exc:
+        return _page(request, db, user, errors=exc.field_errors)
+    db.commit()
+    # Shown once, on this response only; it is stored as a digest.
+    return _page(request, db, user, new_token=raw)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(request: Request, db: DB, user: CurrentUser, token_id: int) -> Response:
+    accounts.revoke_api_token(db, token_id, user_id=user.id or 0, actor=actor_for(request, user))
+    db.commit()
+    return redirect(request, "/settings", flash="Token revoked.")

@@ -1,0 +1,12 @@
+// Small progressive enhancements; everything works without them.
+document.addEventListener("DOMContentLoaded", () => {
+  // Put the keyboard on the first field with an error, or the error summary.
+  const invalid = document.querySelector("[aria-invalid='true']");
+  if (invalid) invalid.focus();
+});
+document.addEventListener("htmx:after:swap", (event) => {
+  const target = event.target;
+  if (!(target instanceof Element)) return;
+  const invalid = target.querySelector ? target.querySelector("[aria-invalid='true']") : null;
+  if (invalid) invalid.focus();
+});

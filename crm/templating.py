@@ -79,8 +79,6 @@ def build_templates() -> Jinja2Blocks:
         loader=jinja2.FileSystemLoader(str(share_dir("templates"))),
         autoescape=True,  # every template, whatever its name
         extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
     )
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(

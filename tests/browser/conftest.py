@@ -169,7 +169,9 @@ class BrowserErrors:
         self.messages.append(f"uncaught: {error}")
 
     def on_response(self, response: Any) -> None:
-        if response.status >= 500 or (response.status >= 400 and response.status not in self.allowed_statuses):
+        if response.status >= 500 or (
+            response.status >= 400 and response.status not in self.allowed_statuses
+        ):
             self.messages.append(f"HTTP {response.status} for {response.request.method} {response.url}")
 
     def take(self) -> list[str]:
@@ -184,7 +186,9 @@ def browser_errors() -> BrowserErrors:
 
 @pytest.fixture
 def page(browser: Any, live_server: LiveServer, browser_errors: BrowserErrors) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
     context.set_default_timeout(5_000)
     context.set_default_navigation_timeout(8_000)
     context.add_init_script(CSP_LISTENER)

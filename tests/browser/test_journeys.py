@@ -26,7 +26,9 @@ def _set_marker(page: Any) -> None:
 
 
 def _assert_marker(page: Any) -> None:
-    assert page.evaluate(f"{MARKER} ?? null") == "still here", "the page was reloaded instead of swapped in place"
+    assert page.evaluate(f"{MARKER} ?? null") == "still here", (
+        "the page was reloaded instead of swapped in place"
+    )
 
 
 def _identity(page: Any, n: int) -> Any:
@@ -34,7 +36,9 @@ def _identity(page: Any, n: int) -> Any:
     return page.get_by_role("group", name=f"Identity {n}", exact=True)
 
 
-def test_csp_violations_are_reported(page: Any, live_server: LiveServer, browser_errors: BrowserErrors) -> None:
+def test_csp_violations_are_reported(
+    page: Any, live_server: LiveServer, browser_errors: BrowserErrors
+) -> None:
     """The guard every other test relies on: an inline style must show up as an error."""
     page.goto("/login")
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">inline</p>')")
@@ -95,7 +99,9 @@ def test_b_add_a_person_with_two_identities(page: Any, live_server: LiveServer) 
     expect(page).to_have_url(re.compile(r"/people/\d+$"))
     expect(page.get_by_role("heading", name="Ana López", level=1)).to_be_visible()
     expect(page.get_by_role("status")).to_have_text("Ana López added.")
-    identities = page.locator("section", has=page.get_by_role("heading", name="Identities")).get_by_role("table")
+    identities = page.locator("section", has=page.get_by_role("heading", name="Identities")).get_by_role(
+        "table"
+    )
     expect(identities.get_by_role("row")).to_have_count(3)  # header + two identities
     expect(identities.get_by_role("cell", name="ana_devrel")).to_be_visible()
     expect(identities.get_by_role("cell", name="ana-codes")).to_be_visible()
@@ -104,7 +110,11 @@ def test_b_add_a_person_with_two_identities(page: Any, live_server: LiveServer) 
 
 
 def test_c_search_updates_results_in_place(page: Any, live_server: LiveServer) -> None:
-    make_profile(live_server.engine, "Ana López", identities=[{"platform": "x", "handle": "ana_devrel", "followers": 12000}])
+    make_profile(
+        live_server.engine,
+        "Ana López",
+        identities=[{"platform": "x", "handle": "ana_devrel", "followers": 12000}],
+    )
     make_profile(live_server.engine, "Bruno Díaz", identities=[{"platform": "github", "handle": "brunod"}])
     make_profile(live_server.engine, "Carla Ruiz", identities=[{"platform": "x", "handle": "carla_r"}])
     sign_in(page)
@@ -135,7 +145,9 @@ def test_c_search_updates_results_in_place(page: Any, live_server: LiveServer) -
     expect(page.locator("#results .result-count")).to_have_text("1 person matching “devr”")
 
 
-def test_d_empty_name_is_reported_in_place(page: Any, live_server: LiveServer, browser_errors: BrowserErrors) -> None:
+def test_d_empty_name_is_reported_in_place(
+    page: Any, live_server: LiveServer, browser_errors: BrowserErrors
+) -> None:
     browser_errors.allow_status(422)
     sign_in(page)
     page.goto("/people/new")
@@ -197,7 +209,9 @@ def test_e_delete_through_the_confirmation_page(page: Any, live_server: LiveServ
     screenshot(page, "e-after-delete")
 
 
-def test_f_viewer_cannot_add_people(page: Any, live_server: LiveServer, browser_errors: BrowserErrors) -> None:
+def test_f_viewer_cannot_add_people(
+    page: Any, live_server: LiveServer, browser_errors: BrowserErrors
+) -> None:
     browser_errors.allow_status(403)
     make_user(live_server.engine, "viewer@example.com", role="viewer", name="Vic Viewer")
     make_profile(live_server.engine, "Ana López")

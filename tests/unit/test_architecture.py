@@ -1,0 +1,65 @@
+"""Rules of the house that code review alone would not keep."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import crm
+
+PACKAGE = Path(crm.__file__).parent
+WEB_FRAMEWORKS = ("fastapi", "starlette", "jinja2", "jinja2_fragments", "uvicorn")
+# Domain packages: services and models; no web framework may leak in.
+DOMAIN = ("accounts", "audit", "profiles", "interactions", "imports")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_domain_code_imports_no_web_framework():
+    checked = 0
+    for domain in DOMAIN:
+        for path in (PACKAGE / domain).rglob("*.py"):
+            bad = _imports(path) & set(WEB_FRAMEWORKS)
+            assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
+            checked += 1
+    for module in ("db.py", "security.py", "settings.py", "errors.py", "base.py", "models.py"):
+        assert not _imports(PACKAGE / module) & set(WEB_FRAMEWORKS), module
+    assert checked >= 8
+
+
+def test_routes_run_no_queries():
+    """Thin routes: the web and api layers call services; they never build queries themselves."""
+    for layer in ("web", "api"):
+        for path in (PACKAGE / layer).rglob("*.py"):
+            source = path.read_text()
+            for forbidden in ("select(", "session.exec(", "db.exec(", "db.execute(", "from sqlmodel import select"):
+                assert forbidden not in source, f"{path.relative_to(PACKAGE)} contains {forbidden!r}"
+
+
+def test_request_schemas_forbid_unknown_fields_and_are_not_tables():
+    from pydantic import BaseModel
+    from sqlmodel import SQLModel
+
+    from crm.accounts.models import UserIn
+    from crm.profiles.models import IdentityIn, ProfileIn, ProfilePatch
+
+    for schema in (ProfileIn, ProfilePatch, IdentityIn, UserIn):
+        assert issubclass(schema, BaseModel) and not issubclass(schema, SQLModel)
+        assert schema.model_config.get("extra") == "forbid", schema.__name__
+
+
+def test_every_template_is_autoescaped():
+    from crm.templating import build_templates
+
+    env = build_templates().env
+    template = env.from_string("{{ value }}")
+    assert template.render(value="<script>") == "&lt;script&gt;"

@@ -1,0 +1,107 @@
+"""The database layer: pragmas, transaction modes, UTC round-trips and migration state."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel, select
+
+import crm.models  # noqa: F401
+from crm.accounts.models import User
+from crm.db import SchemaOutOfDate, ensure_schema_current, make_engine, schema_status, upgrade, write_bind
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_sqlite_writers_begin_immediate(tmp_path):
+    """A write session holds the write lock from its first statement, so a second writer waits
+    rather than failing later with 'database is locked' on lock upgrade."""
+    path = tmp_path / "x.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    events: list[str] = []
+    with Session(write_bind(engine)) as first:
+        first.exec(select(User)).all()  # only a read, yet the write lock is already held
+        def second_writer() -> None:
+            with Session(write_bind(engine)) as second:
+                second.exec(select(User)).all()
+                events.append("second got the lock")
+        thread = threading.Thread(target=second_writer)
+        thread.start()
+        thread.join(timeout=0.5)
+        events.append("first still holds it")
+        first.commit()
+    thread.join(timeout=10)
+    assert events == ["first still holds it", "second got the lock"]
+
+
+def test_datetimes_come_back_aware_utc(engine):
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with Session(write_bind(engine)) as session:
+        session.add(User(email="t@example.com", name="T", password_hash="x", last_login_at=moment))
+        session.commit()
+    with Session(engine) as session:
+        user = session.exec(select(User)).one()
+        assert user.last_login_at == moment
+        assert user.last_login_at.tzinfo is not None and user.last_login_at.utcoffset() == timedelta(0)
+        assert user.created_at.tzinfo == UTC
+
+
+def test_naive_datetimes_are_refused(engine):
+    with Session(write_bind(engine)) as session:
+        session.add(User(email="n@example.com", name="N", password_hash="x", last_login_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        with pytest.raises(Exception, match="naive datetime"):
+            session.commit()
+
+
+def test_migrations_match_the_models(engine):
+    """A model change without a migration fails here."""
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), SQLModel.metadata)
+    assert diff == []
+
+
+def test_schema_status_and_clear_message_when_behind(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    current, head = schema_status(engine)
+    assert current is None and head
+    with pytest.raises(SchemaOutOfDate, match="crm db upgrade"):
+        ensure_schema_current(engine)
+    upgrade(engine)
+    ensure_schema_current(engine)
+
+
+def test_app_refuses_to_start_on_an_old_schema(tmp_path):
+    from starlette.testclient import TestClient
+
+    from crm.app import create_app
+    from crm.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'old.db'}", data_dir=tmp_path, secret_key="k")  # type: ignore[call-arg]
+    with pytest.raises(SchemaOutOfDate), TestClient(create_app(settings)):
+        pass
+
+
+def test_foreign_keys_are_enforced(engine):
+    from crm.profiles.models import Identity
+
+    with Session(write_bind(engine)) as session:
+        session.add(Identity(profile_id=987654, platform="x", handle="h", handle_key="h"))
+        with pytest.raises(Exception, match="(?i)foreign key"):
+            session.commit()
+
+
+def test_postgres_and_sqlite_both_answer(engine):
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1

@@ -12,8 +12,6 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
-from crm.settings import Settings
-
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 

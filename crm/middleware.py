@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -87,7 +86,7 @@ class SecurityMiddleware:
         cookies = _cookies(scope)
         csrf_cookie = cookies.get(CSRF_COOKIE) or ""
         fresh_cookie = "" if len(csrf_cookie) >= 20 else new_token()
-        csrf_cookie = csrf_cookie if not fresh_cookie else fresh_cookie
+        csrf_cookie = fresh_cookie or csrf_cookie
         state = scope.setdefault("state", {})
         state["csrf_cookie"] = csrf_cookie
         state["csrf_token"] = csrf_token_for(self.secret_key, csrf_cookie)
@@ -116,6 +115,3 @@ class SecurityMiddleware:
         finally:
             current_locale.reset(token)
 
-
-def json_dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./altavoz-data"), description="Where the SQLite database and the generated secret key live.")
+    data_dir: Path = Field(default=Path("./altavoz-data"), description="Where the SQLite database and the secret key live.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite at DATA_DIR/altavoz.db.")
     secret_key: str = Field(default="", description="Signs CSRF tokens; empty means generate once into DATA_DIR/secret_key.")
     allowed_hosts: list[str] = Field(default=["localhost", "127.0.0.1", "testserver"], description="Host headers accepted.")

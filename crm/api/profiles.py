@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -20,7 +20,7 @@ from crm.profiles.models import (
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not signed in and no valid API token"},
     403: {"description": "Your role cannot change data, or the CSRF token is missing"},
     404: {"description": "No such profile"},

@@ -553,19 +553,18 @@ def _refuse_non_empty(conn: Connection) -> None:
 def _insert_profiles(
     conn: Connection, seed: _Seed, created: dict[str, datetime], progress: Progress
 ) -> dict[str, int]:
+    """Insert the profiles and map each seed key to its new id."""
     table = _table(Profile)
-    # RETURNING in parameter order maps each seed key to its new id on SQLite and PostgreSQL alike.
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids: dict[str, int] = {}
-    total = len(seed.profiles)
-    if not total:
-        progress("profiles", 0, 0)
-    for done, batch in _batches(seed.profiles):
-        params = [{**p.values, "created_at": created[p.key], "updated_at": created[p.key]} for p in batch]
-        new_ids = conn.execute(stmt, params).scalars().all()
-        ids.update(zip((p.key for p in batch), new_ids, strict=True))
-        progress("profiles", done, total)
-    return ids
+    rows = [{**p.values, "created_at": created[p.key], "updated_at": created[p.key]} for p in seed.profiles]
+    _insert_all(conn, table, rows, "profiles", progress)
+    # The table was empty, so the ids ascend in insert order. (RETURNING with sort_by_parameter_order
+    # would map them too, but on SQLite it degrades to one INSERT per row.) Comparing the names in id
+    # order catches the one way this could go wrong: another writer adding profiles meanwhile, which
+    # SQLite's write lock prevents and PostgreSQL does not.
+    found = conn.execute(select(table.c.id, table.c.display_name).order_by(table.c.id)).all()
+    if [row.display_name for row in found] != [row["display_name"] for row in rows]:
+        raise SeedError("someone else added profiles while the seed was loading; nothing was loaded")
+    return {p.key: row.id for p, row in zip(seed.profiles, found, strict=True)}
 
 
 def _insert_identities(

@@ -82,10 +82,12 @@ def top_contributors(session: Session, *, since: datetime, limit: int = 8) -> li
         .order_by(count.desc(), col(Profile.display_name))
         .limit(limit)
     )
-    return [ContributorRow(pid, name, int(n)) for pid, name, n in session.exec(query)]  # type: ignore[call-overload]
+    return [ContributorRow(int(pid), name, int(n)) for pid, name, n in session.exec(query)]  # type: ignore[call-overload,arg-type]
 
 
-def negative_from_large_reach(session: Session, *, since: datetime, min_reach: int = 10_000, limit: int = 6) -> list[NegativeMention]:
+def negative_from_large_reach(
+    session: Session, *, since: datetime, min_reach: int = 10_000, limit: int = 6
+) -> list[NegativeMention]:
     reach = (
         select(Identity.profile_id, func.sum(Identity.followers).label("reach"))
         .group_by(col(Identity.profile_id))

@@ -6,7 +6,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field as PydField, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydField
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 

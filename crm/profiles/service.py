@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_
+from sqlalchemy import Select, Text, cast, delete, func, or_
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
@@ -97,28 +97,24 @@ def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
         pattern = _like_pattern(term.lstrip("@"))
         handle_match = (
             select(Identity.id)
-            .where(Identity.profile_id == Profile.id, col(Identity.handle_key).like(pattern, escape="\\"))
+            .where(col(Identity.profile_id) == col(Profile.id), col(Identity.handle_key).like(pattern, escape="\\"))
             .exists()
         )
         query = query.where(or_(func.lower(Profile.display_name).like(pattern, escape="\\"), handle_match))
     if params.status:
-        query = query.where(Profile.status == params.status)
+        query = query.where(col(Profile.status) == params.status)
     if params.role:
         # roles is a JSON list; a quoted LIKE works the same on SQLite and PostgreSQL's text cast.
-        query = query.where(func.cast(Profile.roles, _text_type()).like(f'%"{params.role}"%'))
+        query = query.where(cast(col(Profile.roles), Text).like(f'%"{params.role}"%'))
     return query
-
-
-def _text_type() -> Any:
-    from sqlalchemy import Text
-
-    return Text
 
 
 def list_profiles(session: Session, params: ListQuery) -> ProfileListing:
     reach = _reach_subquery()
     reach_col = func.coalesce(reach.c.reach, 0)
-    base = select(Profile, reach_col.label("reach")).outerjoin(reach, reach.c.profile_id == Profile.id)
+    base: Select[Any] = select(Profile, reach_col.label("reach")).outerjoin(  # type: ignore[assignment]
+        reach, reach.c.profile_id == Profile.id
+    )
     base = _apply_filters(base, params)
 
     total = session.exec(_apply_filters(select(func.count()).select_from(Profile), params)).one()  # type: ignore[call-overload]
@@ -179,7 +175,7 @@ def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
     relationship_count = session.exec(
         select(func.count())
         .select_from(Relationship)
-        .where(or_(Relationship.source_id == profile_id, Relationship.target_id == profile_id))
+        .where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
     ).one()
     owner = session.get(User, profile.owner_id) if profile.owner_id else None
     return ProfileDetail(
@@ -223,9 +219,9 @@ def _check_owner(session: Session, owner_id: int | None) -> None:
 
 
 _PROFILE_FIELDS = (
-    "display_name roles is_team_member bio topics language location status may_contact may_feature "
-    "consent_basis consent_date owner_id"
-).split()
+    "display_name", "roles", "is_team_member", "bio", "topics", "language", "location", "status",
+    "may_contact", "may_feature", "consent_basis", "consent_date", "owner_id",
+)
 
 
 def _profile_values(data: ProfileIn | ProfilePatch, *, partial: bool) -> dict[str, Any]:
@@ -313,7 +309,7 @@ def deletion_impact(session: Session, profile_id: int) -> DeletionImpact:
             session.exec(
                 select(count)
                 .select_from(Relationship)
-                .where(or_(Relationship.source_id == profile_id, Relationship.target_id == profile_id))
+                .where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
             ).one()
         ),
     )
@@ -325,10 +321,10 @@ def delete_profile(session: Session, profile_id: int, *, actor: Actor) -> str:
     before = profile_snapshot(profile, identities_of(session, profile_id))
     name = profile.display_name
     # Explicit deletes rather than relying on ON DELETE CASCADE alone, so it is the same on every backend.
-    session.execute(delete(Identity).where(and_(Identity.profile_id == profile_id)))
-    session.execute(delete(Interaction).where(Interaction.profile_id == profile_id))
+    session.execute(delete(Identity).where(col(Identity.profile_id) == profile_id))
+    session.execute(delete(Interaction).where(col(Interaction.profile_id) == profile_id))
     session.execute(
-        delete(Relationship).where(or_(Relationship.source_id == profile_id, Relationship.target_id == profile_id))
+        delete(Relationship).where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
     )
     session.delete(profile)
     audit.record(session, actor=actor, action="profile.delete", object_type="profile", object_id=profile_id,

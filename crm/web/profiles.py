@@ -160,7 +160,8 @@ def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int 
 
 @router.get("/new")
 def new_profile(request: Request, db: DB, user: CurrentUser) -> Response:
-    values: dict[str, Any] = {"status": "prospect", "roles": [], "topics": "", "identities": [_blank_identity() for _ in range(3)]}
+    blank_rows = [_blank_identity() for _ in range(3)]
+    values: dict[str, Any] = {"status": "prospect", "roles": [], "topics": "", "identities": blank_rows}
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=None))
 
 

@@ -26,7 +26,8 @@ def test_empty_list_explains_what_to_do(manager_client):
 
 
 def test_list_shows_people_with_reach_and_handles(manager_client, engine):
-    make_profile(engine, "Ana López", roles=["influencer"], identities=[_identity("x", "@analopez", 12000), _identity("youtube", "anatube", 3000)])
+    identities = [_identity("x", "@analopez", 12000), _identity("youtube", "anatube", 3000)]
+    make_profile(engine, "Ana López", roles=["influencer"], identities=identities)
     page = soup(manager_client.get("/people"))
     row = page.select_one("table.people-table tbody tr")
     assert row.select_one("a.person-link").get_text(strip=True) == "Ana López"
@@ -206,7 +207,8 @@ def test_delete_needs_confirmation_and_removes_everything(manager_client, engine
     assert "Short Lived was deleted." in soup(manager_client.get("/people")).select_one(".flash").get_text()
     with Session(engine) as session:
         assert session.exec(select(Identity)).all() == []
-        assert session.exec(select(AuditEvent).where(AuditEvent.action == "profile.delete")).one().before["display_name"] == "Short Lived"
+        deleted = session.exec(select(AuditEvent).where(AuditEvent.action == "profile.delete")).one()
+        assert deleted.before["display_name"] == "Short Lived"
     assert manager_client.get(f"/people/{profile.id}").status_code == 404
 
 

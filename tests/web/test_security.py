@@ -112,7 +112,8 @@ def test_next_redirect_stays_on_site(client, engine, target):
 def test_next_redirect_keeps_on_site_path(client, engine):
     make_user(engine, "m@example.com")
     token = csrf_token(client)
-    response = client.post("/login", data={"email": "m@example.com", "password": PASSWORD, "csrf_token": token, "next": "/people?q=ana"})
+    data = {"email": "m@example.com", "password": PASSWORD, "csrf_token": token, "next": "/people?q=ana"}
+    response = client.post("/login", data=data)
     assert response.headers["location"] == "/people?q=ana"
 
 

@@ -108,6 +108,16 @@ def require_user(request: Request, user: Annotated[User | None, Depends(optional
 CurrentUser = Annotated[User, Depends(require_user)]
 
 
+def require_writer(user: CurrentUser) -> User:
+    """For pages that only lead to a change (forms, confirmations): a viewer gets 403 up front."""
+    if not user.can_write:
+        raise PermissionDenied("Your role can read but not change anything.")
+    return user
+
+
+WriterUser = Annotated[User, Depends(require_writer)]
+
+
 def require_admin(user: CurrentUser) -> User:
     if not user.is_admin:
         raise PermissionDenied("Only administrators can do that.")

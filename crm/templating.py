@@ -69,9 +69,27 @@ def _datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, format=fmt, locale=current_locale.get())
 
 
+_PROPER_NAMES = {"github": "GitHub", "youtube": "YouTube", "tiktok": "TikTok", "linkedin": "LinkedIn", "x": "X"}
+
+
 def _label(value: str) -> str:
-    """enum value -> words: employee_advocate -> Employee advocate."""
-    return gettext_(value.replace("_", " ").capitalize()) if value else ""
+    """enum value -> words: employee_advocate -> Employee advocate; brands keep their spelling."""
+    if not value:
+        return ""
+    return _PROPER_NAMES.get(value) or gettext_(value.replace("_", " ").capitalize())
+
+
+ACTION_WORDS = {
+    "login.succeeded": "signed in", "login.failed": "failed to sign in", "login.throttled": "was throttled signing in",
+    "logout": "signed out", "profile.create": "added a person", "profile.update": "edited a person",
+    "profile.delete": "deleted a person", "user.create": "added a user", "user.role": "changed a role",
+    "user.activate": "reactivated a user", "user.deactivate": "deactivated a user",
+    "token.create": "created an API token", "token.revoke": "revoked an API token",
+}
+
+
+def _action(value: str) -> str:
+    return gettext_(ACTION_WORDS.get(value, value))
 
 
 def build_templates() -> Jinja2Blocks:
@@ -82,7 +100,7 @@ def build_templates() -> Jinja2Blocks:
     )
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        number=_number, compact=_compact, date=_date, datetime=_datetime, label=_label,
+        number=_number, compact=_compact, date=_date, datetime=_datetime, label=_label, action=_action,
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),
     )

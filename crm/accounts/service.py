@@ -37,11 +37,13 @@ def get_user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == normalise_email(email))).first()
 
 
-def create_user(session: Session, data: UserIn, *, actor: Actor) -> User:
+def create_user(session: Session, data: UserIn, *, actor: Actor, password_hash: str | None = None) -> User:
+    """`password_hash` lets a caller that already hashed (tests, imports) skip the slow Argon2 step."""
     email = normalise_email(str(data.email))
     if get_user_by_email(session, email):
         raise Conflict("A user with this e-mail already exists.", field_errors={"email": "already in use"})
-    user = User(email=email, name=data.name, password_hash=hash_password(data.password), role=data.role.value)
+    user = User(email=email, name=data.name, password_hash=password_hash or hash_password(data.password),
+                role=data.role.value)
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="user.create", object_type="user", object_id=user.id,

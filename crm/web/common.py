@@ -50,10 +50,31 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         if len(parts) > 1 and parts[-1].isdigit():
             parts.pop()  # "roles.3" is reported against the roles field as a whole
         name = ".".join(parts)
-        message = str(error.get("msg", "is not valid"))
-        message = message.removeprefix("Value error, ")
+        message = _friendly(error)
         errors.setdefault(name or "__all__", message)
     return errors
+
+
+def _friendly(error: Any) -> str:
+    """pydantic's wording is for developers; say it the way a form should."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        return "This field is required."
+    if kind == "string_too_short":
+        return f"Use at least {ctx.get('min_length')} characters."
+    if kind == "string_too_long":
+        return f"Use at most {ctx.get('max_length')} characters."
+    if kind in ("int_parsing", "int_type"):
+        return "Enter a whole number, like 12500."
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return "That number is out of range."
+    if kind == "enum":
+        return "Choose one of the options."
+    if kind in ("date_from_datetime_parsing", "date_parsing"):
+        return "Enter a date like 2026-03-31."
+    if kind == "value_error" and "email" in str(error.get("msg", "")).lower():
+        return "Enter a valid e-mail address."
+    return str(error.get("msg", "is not valid")).removeprefix("Value error, ")
 
 
 def checkbox(form: FormData, name: str) -> bool:

@@ -40,11 +40,16 @@ def error_response(request: Request, status: int, message: str, errors: Any = No
         if errors:
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
+    headers = {}
+    if request.headers.get("hx-request") == "true":
+        # An error page is a whole page: whatever element asked, it replaces <main>, not the element.
+        headers = {"HX-Retarget": "#main", "HX-Reselect": "#main", "HX-Reswap": "outerHTML"}
     return render(
         request,
         "errors/error.html",
         {"status": status, "title": TITLES.get(status, "Error"), "message": message},
         status_code=status,
+        headers=headers,
     )
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from crm.deps import DB, CurrentUser, actor_for, get_settings
+from crm.deps import DB, CurrentUser, WriterUser, actor_for, get_settings
 from crm.errors import InvalidInput
 from crm.profiles import service as profiles
 from crm.profiles.models import ConsentBasis, Platform, ProfileIn, ProfileRole, ProfileStatus
@@ -159,14 +159,14 @@ def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int 
 
 
 @router.get("/new")
-def new_profile(request: Request, db: DB, user: CurrentUser) -> Response:
+def new_profile(request: Request, db: DB, user: WriterUser) -> Response:
     blank_rows = [_blank_identity() for _ in range(3)]
     values: dict[str, Any] = {"status": "prospect", "roles": [], "topics": "", "identities": blank_rows}
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=None))
 
 
 @router.get("/identity-row")
-def identity_row(request: Request, user: CurrentUser, index: int = 0) -> Response:
+def identity_row(request: Request, user: WriterUser, index: int = 0) -> Response:
     """One more blank identity row for the form (htmx appends it)."""
     context = {"index": max(0, min(index, 99)), "row": _blank_identity(), "errors": {}, "platforms": list(Platform)}
     return render(request, "profiles/_new_identity_row.html", context)
@@ -184,7 +184,7 @@ def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: int) -
 
 
 @router.get("/{profile_id}/edit")
-def edit_profile(request: Request, db: DB, user: CurrentUser, profile_id: int) -> Response:
+def edit_profile(request: Request, db: DB, user: WriterUser, profile_id: int) -> Response:
     detail = profiles.profile_detail(db, profile_id)
     values = _values_from_profile(detail)
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=profile_id, detail=detail))
@@ -196,7 +196,7 @@ def update_profile(request: Request, db: DB, user: CurrentUser, profile_id: int,
 
 
 @router.get("/{profile_id}/delete")
-def confirm_delete(request: Request, db: DB, user: CurrentUser, profile_id: int) -> Response:
+def confirm_delete(request: Request, db: DB, user: WriterUser, profile_id: int) -> Response:
     profile = profiles.get_profile(db, profile_id)
     impact = profiles.deletion_impact(db, profile_id)
     return render(request, "profiles/delete.html", {"profile": profile, "impact": impact})

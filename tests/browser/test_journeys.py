@@ -164,7 +164,7 @@ def test_d_empty_name_is_reported_in_place(
     expect(name).to_have_attribute("aria-invalid", "true")
     error = page.locator("label[for=f-display_name] .field-error")
     expect(error).to_be_visible()
-    expect(error).to_have_text(re.compile(r"at least 1 character", re.IGNORECASE))
+    expect(error).to_have_text("This field is required.")
     expect(name).to_have_attribute("aria-describedby", "display_name-error")
     expect(page.get_by_role("alert")).to_have_text(re.compile("Please correct the fields marked below"))
     # Nothing the user typed is lost.
@@ -225,14 +225,34 @@ def test_f_viewer_cannot_add_people(
     expect(page.get_by_role("button", name="Delete")).to_have_count(0)
 
     page.goto("/people/new")
-    page.get_by_label("Name").fill("Sneaky Addition")
-    page.get_by_role("button", name="Add person").click()
-
     expect(page.get_by_role("heading", name="You cannot do that")).to_be_visible()
     expect(page.get_by_text("Your role can read but not change anything.")).to_be_visible()
-    screenshot(page, "f-viewer-forbidden")
-    expect(page.locator("header.topbar")).to_have_count(1)  # one page, not a page inside the form
     screenshot(page, "f-viewer-forbidden")
 
     page.goto("/people")
     expect(page.locator("#results .result-count")).to_have_text("1 person")
+
+
+def test_g_demoted_while_editing_gets_a_whole_error_page(
+    page: Any, live_server: LiveServer, browser_errors: BrowserErrors
+) -> None:
+    """The form is open when the role changes: the 403 replaces <main>, not just the form."""
+    from sqlmodel import Session, select
+
+    from crm.accounts.models import User
+    from crm.db import write_bind
+
+    browser_errors.allow_status(403)
+    sign_in(page, "manager@example.com")
+    page.goto("/people/new")
+    page.get_by_label("Name").fill("Too Late")
+    with Session(write_bind(live_server.engine)) as session:
+        user = session.exec(select(User).where(User.email == "manager@example.com")).one()
+        user.role = "viewer"
+        session.add(user)
+        session.commit()
+    page.get_by_role("button", name="Add person").click()
+    expect(page.get_by_role("heading", name="You cannot do that")).to_be_visible()
+    expect(page.locator("header.topbar")).to_have_count(1)  # one page, not a page inside the form
+    expect(page.locator("form#profile-form")).to_have_count(0)
+    screenshot(page, "g-demoted-forbidden")

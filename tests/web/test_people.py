@@ -129,7 +129,7 @@ def test_invalid_form_rerenders_with_values_and_field_errors(manager_client, eng
     assert response.status_code == 422
     page = soup(response)
     assert page.select_one("#f-display_name")["aria-invalid"] == "true"
-    assert "at least 1 character" in page.select_one("#display_name-error").get_text()
+    assert page.select_one("#display_name-error").get_text() == "This field is required."
     rows = page.select("fieldset.identity-row")
     assert rows[0].select_one("input[name=identities-0-followers]")["value"] == "lots"
     assert rows[0].select_one(".field-error") is not None

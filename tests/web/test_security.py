@@ -195,3 +195,19 @@ def test_deactivated_user_is_signed_out(admin_client, engine):
         r = admin_client.post(f"/settings/users/{other.id}/active", data={"active": "false"})
         assert r.status_code == 303
         assert leaver.get("/people").status_code == 303
+
+
+def test_viewer_gets_403_on_pages_that_only_lead_to_a_change(viewer_client, engine):
+    profile = make_profile(engine, "Someone")
+    for path in ("/people/new", f"/people/{profile.id}/edit", f"/people/{profile.id}/delete", "/people/identity-row"):
+        response = viewer_client.get(path)
+        assert response.status_code == 403, path
+        assert soup(response).select_one(".error-code").get_text() == "403"
+
+
+def test_htmx_error_pages_replace_main_not_the_asking_element(viewer_client):
+    response = viewer_client.get("/people/new", headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert response.headers["HX-Retarget"] == "#main"
+    assert response.headers["HX-Reselect"] == "#main"
+    assert response.headers["HX-Reswap"] == "outerHTML"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -34,12 +35,10 @@ from crm.profiles.models import (
 from crm.resources import share_dir
 
 BATCH_SIZE = 2_000
-PROFILES, IDENTITIES, RELATIONSHIPS, INTERACTIONS = (
-    "profiles.csv",
-    "identities.csv",
-    "relationships.csv",
-    "interactions.jsonl",
-)
+PROFILES = "profiles.csv"
+IDENTITIES = "identities.csv"
+RELATIONSHIPS = "relationships.csv"
+INTERACTIONS = "interactions.jsonl"
 PROFILE_COLUMNS = (
     "key", "display_name", "roles", "team_member", "bio", "topics", "language", "location", "status",
     "may_contact", "may_feature", "consent_basis", "consent_date",
@@ -135,17 +134,17 @@ def load_seed(
     """
     if shift_to is not None and shift_to.tzinfo is None:
         raise SeedError("shift_to must be a timezone-aware datetime")
-    seed = read_seed(Path(seed_dir))
+    seed = _read_seed(Path(seed_dir))
     delta = _shift_delta(seed, shift_to)
     _shift(seed, delta)
-    report = progress or _no_progress
+    notify = progress or _no_progress
     created = _profile_created(seed)
     with write_bind(engine).begin() as conn:
         _refuse_non_empty(conn)
-        ids = _insert_profiles(conn, seed, created, report)
-        _insert_identities(conn, seed, ids, created, report)
-        _insert_relationships(conn, seed, ids, report)
-        _insert_interactions(conn, seed, ids, report)
+        ids = _insert_profiles(conn, seed, created, notify)
+        _insert_identities(conn, seed, ids, created, notify)
+        _insert_relationships(conn, seed, ids, notify)
+        _insert_interactions(conn, seed, ids, notify)
     return SeedReport(
         profiles=len(seed.profiles),
         identities=len(seed.identities),
@@ -155,7 +154,7 @@ def load_seed(
     )
 
 
-def read_seed(seed_dir: Path) -> _Seed:
+def _read_seed(seed_dir: Path) -> _Seed:
     """Parse and cross-check all four files; raise SeedError on the first bad row."""
     if not seed_dir.is_dir():
         raise SeedError(f"{seed_dir}: seed folder not found")
@@ -260,9 +259,14 @@ def _text(value: Any, name: str, *, max_length: int, required: bool = False) -> 
     return value
 
 
+@cache
+def _allowed(choices: type[StrEnum]) -> frozenset[str]:
+    return frozenset(c.value for c in choices)  # enum attribute access is slow; this runs per row
+
+
 def _choice(value: str, name: str, choices: type[StrEnum]) -> str:
-    allowed = [c.value for c in choices]
-    if value not in allowed:
+    if value not in _allowed(choices):
+        allowed = [c.value for c in choices]
         raise _Invalid(f"{name} {value!r} is not one of {', '.join(a for a in allowed if a)}")
     return value
 

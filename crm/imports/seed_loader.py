@@ -525,14 +525,23 @@ def _shift(seed: _Seed, delta: timedelta) -> None:
 
 
 def _profile_created(seed: _Seed) -> dict[str, datetime]:
-    """A person enters the CRM with their first interaction; people without one, at the newest time."""
-    anchor = _newest(seed) or datetime.now(UTC)
+    """A person enters the CRM with their first interaction, else when we first saw them connected,
+    else at the start of the data: never "today", which would make every quiet person look new."""
     first: dict[str, datetime] = {}
+
+    def seen(key: str, at: datetime | None) -> None:
+        if at is not None and (key not in first or at < first[key]):
+            first[key] = at
+
     for row in seed.interactions:
-        at = row.values["occurred_at"]
-        if row.profile_key not in first or at < first[row.profile_key]:
-            first[row.profile_key] = at
-    return {p.key: first.get(p.key, anchor) for p in seed.profiles}
+        seen(row.profile_key, row.values["occurred_at"])
+    from_interactions = dict(first)
+    for rel in seed.relationships:
+        for key in (rel.source_key, rel.target_key):
+            if key not in from_interactions:
+                seen(key, rel.values["first_seen"])
+    start = min(first.values(), default=_newest(seed) or datetime.now(UTC))
+    return {p.key: first.get(p.key, start) for p in seed.profiles}
 
 
 # ---- writing ---------------------------------------------------------------------------------------------

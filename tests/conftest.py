@@ -145,22 +145,23 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
         yield c
 
 
+def _signed_in(client: TestClient, engine: Engine, role: str, name: str) -> TestClient:
+    email = f"{role}@example.com"
+    make_user(engine, email, role=role, name=name)
+    sign_in(client, email, PASSWORD)
+    return client
+
+
 @pytest.fixture
 def admin_client(client: TestClient, engine: Engine) -> TestClient:
-    make_user(engine, "admin@example.com", role="admin", name="Ada Admin")
-    sign_in(client, "admin@example.com", PASSWORD)
-    return client
+    return _signed_in(client, engine, "admin", "Ada Admin")
 
 
 @pytest.fixture
 def manager_client(client: TestClient, engine: Engine) -> TestClient:
-    make_user(engine, "manager@example.com", role="manager", name="Mona Manager")
-    sign_in(client, "manager@example.com", PASSWORD)
-    return client
+    return _signed_in(client, engine, "manager", "Mona Manager")
 
 
 @pytest.fixture
 def viewer_client(client: TestClient, engine: Engine) -> TestClient:
-    make_user(engine, "viewer@example.com", role="viewer", name="Vic Viewer")
-    sign_in(client, "viewer@example.com", PASSWORD)
-    return client
+    return _signed_in(client, engine, "viewer", "Vic Viewer")

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm.deps import LoginRequired
 from crm.errors import DomainError
-from crm.templating import render
+from crm.templating import current_locale, pick_locale, render
 
 log = logging.getLogger("crm.errors")
 
@@ -89,4 +89,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "The error has been logged. Please try again in a moment.")
+        # Starlette calls this from outside our middleware, after it reset the locale: set it again.
+        token = current_locale.set(pick_locale(request.headers.get("accept-language", "")))
+        try:
+            return error_response(request, 500, "The error has been logged. Please try again in a moment.")
+        finally:
+            current_locale.reset(token)

@@ -1,0 +1,140 @@
+"""Strings that reach a template as data and are translated there with a variable (``_(title)``,
+``value|label``), so the extractor cannot see them where they are used. They are listed here,
+wrapped in the no-op marker ``N_()``, so that ``pybabel extract`` puts them in the catalogue.
+
+tests/unit/test_i18n.py checks that this list keeps up with the enums, the error titles and the
+dashboard headlines it mirrors.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it (that happens at render time)."""
+    return message
+
+
+# The `label` filter: enum value -> words (employee_advocate -> "Employee advocate"), then gettext.
+PROFILE_ROLES = (
+    N_("Influencer"),
+    N_("Evangelist"),
+    N_("Moderator"),
+    N_("Employee advocate"),
+    N_("Customer"),
+    N_("Journalist"),
+    N_("Partner"),
+    # TRANSLATORS: a person's role, and also a platform ("other platform"); one word for both.
+    N_("Other"),
+)
+
+PROFILE_STATUSES = (
+    N_("Prospect"),
+    # TRANSLATORS: a person's status, and also the "Active" column of the users table.
+    N_("Active"),
+    N_("Inactive"),
+    N_("Do not contact"),
+)
+
+PLATFORMS = (
+    N_("X"),
+    N_("Instagram"),
+    N_("Youtube"),
+    N_("Tiktok"),
+    N_("Linkedin"),
+    N_("Github"),
+    N_("Discourse"),
+    N_("Reddit"),
+    N_("Discord"),
+    N_("Slack"),
+    N_("Blog"),
+    N_("Email"),
+    # "Other" is listed with the roles.
+)
+
+CONSENT_BASES = (
+    # TRANSLATORS: the legal basis for processing a person's data (GDPR art. 6).
+    N_("Consent"),
+    N_("Contract"),
+    N_("Legitimate interest"),
+)
+
+INTERACTION_KINDS = (
+    N_("Post"),
+    N_("Mention"),
+    N_("Reply"),
+    N_("Forum answer"),
+    N_("Review"),
+    N_("Talk"),
+    N_("Article"),
+    N_("Video"),
+    N_("Referral"),
+    N_("Event attendance"),
+    N_("Feedback"),
+    N_("Complaint"),
+    N_("Support request"),
+    N_("Bug report"),
+    N_("Outreach email"),
+    N_("Outreach dm"),
+    N_("Outreach meeting"),
+    N_("Note"),
+)
+
+USER_ROLES = (
+    N_("Admin"),
+    N_("Manager"),
+    N_("Viewer"),
+)
+
+# A profile's change history shows its audit action through `label`: profile.create -> "Create".
+AUDIT_ACTIONS = (
+    # TRANSLATORS: shown as "<this> by <who>" in a person's change history: "Created by ana@…".
+    N_("Create"),
+    # TRANSLATORS: shown as "<this> by <who>" in a person's change history: "Updated by ana@…".
+    N_("Update"),
+    N_("Delete"),
+)
+
+# crm/web/errors.py TITLES (and its fallback), shown by errors/error.html as _(title).
+ERROR_TITLES = (
+    N_("That request did not make sense"),
+    N_("Please sign in"),
+    N_("You cannot do that"),
+    N_("Nothing here"),
+    N_("Not allowed"),
+    N_("That clashes with something"),
+    N_("Please check what you entered"),
+    N_("Slow down"),
+    N_("Something went wrong on our side"),
+    N_("Error"),
+)
+
+# crm/interactions/service.py headlines(), shown by dashboard/index.html as _(h.label).
+HEADLINES = (
+    N_("Contributions"),
+    N_("People contributing"),
+    N_("People added"),
+)
+
+# crm/web/sections.py PLANNED, shown by pages/planned.html as _(title) and _(text).
+PLANNED_SECTIONS = (
+    N_("Campaigns"),
+    N_(
+        "Plan a campaign, shortlist the right people by relevance and reach, move them through the pipeline "
+        "and link what they publish."
+    ),
+    N_("Recognition"),
+    N_("Points from an append-only ledger, badges, levels and a rewards catalogue, so nobody who helped is forgotten."),
+)
+
+ALL = (
+    PROFILE_ROLES
+    + PROFILE_STATUSES
+    + PLATFORMS
+    + CONSENT_BASES
+    + INTERACTION_KINDS
+    + USER_ROLES
+    + AUDIT_ACTIONS
+    + ERROR_TITLES
+    + HEADLINES
+    + PLANNED_SECTIONS
+)

@@ -17,7 +17,6 @@ from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
 import crm.models  # noqa: F401  (every table, for TRUNCATE)
-
 from crm.app import create_app
 from crm.db import make_engine, upgrade
 from crm.settings import Settings

@@ -91,6 +91,7 @@ def optional_user(request: Request, db: DB) -> User | None:
         request.state.user = None
         return None
     user, row = found
+    request.state.session_id = row.id
     if accounts.needs_touch(row):
         # In its own short transaction, so a read-only request stays read-only.
         with session_scope(get_engine(request), write=True) as side:

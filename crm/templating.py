@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from crm.i18n_labels import N_
 from crm.resources import share_dir
 
 LOCALES_DIR = Path(__file__).parent / "locale"
@@ -80,11 +81,20 @@ def _label(value: str) -> str:
 
 
 ACTION_WORDS = {
-    "login.succeeded": "signed in", "login.failed": "failed to sign in", "login.throttled": "was throttled signing in",
-    "logout": "signed out", "profile.create": "added a person", "profile.update": "edited a person",
-    "profile.delete": "deleted a person", "user.create": "added a user", "user.role": "changed a role",
-    "user.activate": "reactivated a user", "user.deactivate": "deactivated a user",
-    "token.create": "created an API token", "token.revoke": "revoked an API token",
+    "login.succeeded": N_("signed in"),
+    "login.failed": N_("failed to sign in"),
+    "login.throttled": N_("was throttled signing in"),
+    "logout": N_("signed out"),
+    "profile.create": N_("added a person"),
+    "profile.update": N_("edited a person"),
+    "profile.delete": N_("deleted a person"),
+    "user.create": N_("added a user"),
+    "user.role": N_("changed a role"),
+    "user.activate": N_("reactivated a user"),
+    "user.deactivate": N_("deactivated a user"),
+    "token.create": N_("created an API token"),
+    "token.revoke": N_("revoked an API token"),
+    "user.password": N_("changed their password"),
 }
 
 

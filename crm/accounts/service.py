@@ -153,6 +153,39 @@ def end_session(session: Session, token: str | None, *, actor: Actor) -> None:
         audit.record(session, actor=actor, action="logout", object_type="user", object_id=row.user_id)
 
 
+def change_password(
+    session: Session, user: User, current: str, new: str, confirm: str, *, keep_session_id: int | None, actor: Actor
+) -> None:
+    """Check the current password, set the new one, and sign out every other session."""
+    errors: dict[str, str] = {}
+    if not verify_password(current, user.password_hash):
+        errors["current_password"] = "That is not your current password."
+    if len(new) < 10:
+        errors["new_password"] = "Use at least 10 characters."
+    elif new != confirm:
+        errors["confirm_password"] = "The two new passwords differ."
+    if errors:
+        raise InvalidInput("The password was not changed.", field_errors=errors)
+    user.password_hash = hash_password(new)
+    user.updated_at = utcnow()
+    session.add(user)
+    revoke_other_sessions(session, user.id or 0, keep_session_id=keep_session_id)
+    audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+
+
+def revoke_other_sessions(session: Session, user_id: int, *, keep_session_id: int | None) -> int:
+    rows = session.exec(
+        select(UserSession).where(
+            UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None), col(UserSession.id) != keep_session_id
+        )
+    )
+    count = 0
+    for row in rows:
+        row.revoked_at = utcnow()
+        count += 1
+    return count
+
+
 def revoke_all_sessions(session: Session, user_id: int | None) -> int:
     rows = session.exec(select(UserSession).where(UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None)))
     count = 0

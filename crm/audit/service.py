@@ -69,6 +69,30 @@ def events_for(session: Session, *, object_type: str, object_id: int, limit: int
     return list(session.exec(query))
 
 
+@dataclass
+class EventPage:
+    events: list[AuditEvent]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_events(session: Session, *, page: int = 1, per_page: int = 50, action_prefix: str = "") -> EventPage:
+    """The audit log, newest first; `action_prefix` filters e.g. "login" or "profile."."""
+    query = select(AuditEvent)
+    count = select(func.count()).select_from(AuditEvent)
+    if action_prefix:
+        query = query.where(col(AuditEvent.action).startswith(action_prefix))
+        count = count.where(col(AuditEvent.action).startswith(action_prefix))
+    page = max(1, page)
+    events = session.exec(query.order_by(col(AuditEvent.id).desc()).offset((page - 1) * per_page).limit(per_page))
+    return EventPage(list(events), int(session.exec(count).one()), page, per_page)
+
+
 def recent_events(session: Session, *, limit: int = 50) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
     return list(session.exec(query))

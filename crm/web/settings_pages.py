@@ -8,12 +8,19 @@ from pydantic import ValidationError
 
 from crm.accounts import service as accounts
 from crm.accounts.models import Role, UserIn
+from crm.audit import service as audit
 from crm.deps import DB, AdminUser, CurrentUser, actor_for
 from crm.errors import Conflict, InvalidInput
+from crm.i18n_labels import N_
 from crm.templating import render
 from crm.web.common import Form, field_errors, redirect, text
 
 router = APIRouter(prefix="/settings")
+
+AUDIT_FILTERS = {
+    "login": N_("Sign-ins"), "logout": N_("Sign-outs"), "profile.": N_("People"), "user.": N_("Users"),
+    "token.": N_("API tokens"),
+}
 
 
 def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Response:
@@ -22,6 +29,8 @@ def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Respo
         "roles": list(Role),
         "tokens": accounts.list_api_tokens(db, user.id or 0),
         "sessions": accounts.active_sessions(db, user.id or 0),
+        "current_session_id": getattr(request.state, "session_id", None),
+        "open_password": False,
         "values": {"role": "viewer"},
         "errors": {},
         "new_token": None,
@@ -81,6 +90,36 @@ def create_token(request: Request, db: DB, user: CurrentUser, form: Form) -> Res
     db.commit()
     # Shown once, on this response only; it is stored as a digest.
     return _page(request, db, user, new_token=raw)
+
+
+@router.post("/password")
+def change_password(request: Request, db: DB, user: CurrentUser, form: Form) -> Response:
+    try:
+        accounts.change_password(
+            db, user, str(form.get("current_password") or ""), str(form.get("new_password") or ""),
+            str(form.get("confirm_password") or ""), keep_session_id=request.state.session_id,
+            actor=actor_for(request, user),
+        )
+    except InvalidInput as exc:
+        return _page(request, db, user, errors=exc.field_errors, open_password=True)
+    db.commit()
+    return redirect(request, "/settings", flash="Password changed. Your other sessions were signed out.")
+
+
+@router.post("/sessions/revoke-others")
+def revoke_other_sessions(request: Request, db: DB, user: CurrentUser) -> Response:
+    count = accounts.revoke_other_sessions(db, user.id or 0, keep_session_id=request.state.session_id)
+    db.commit()
+    return redirect(request, "/settings#sessions", flash=f"Signed out of {count} other session(s).")
+
+
+@router.get("/audit")
+def audit_log(request: Request, db: DB, user: AdminUser, page: str = "1", action: str = "") -> Response:
+    number = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
+    prefix = action if action in AUDIT_FILTERS else ""
+    listing = audit.list_events(db, page=number, per_page=50, action_prefix=prefix)
+    context = {"listing": listing, "action": prefix, "filters": AUDIT_FILTERS}
+    return render(request, "settings/audit.html", context, block="events")
 
 
 @router.post("/tokens/{token_id}/revoke")

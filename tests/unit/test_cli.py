@@ -1,0 +1,84 @@
+"""The `crm` command, run in-process with Typer's runner against a real SQLite data dir."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from crm.accounts.models import User
+from crm.cli import DEMO_ADMIN, app
+from crm.db import make_engine
+from crm.profiles.models import Profile
+from crm.security import verify_password
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    return tmp_path
+
+
+def _engine(data_dir):
+    return make_engine(f"sqlite:///{data_dir / 'altavoz.db'}")
+
+
+def test_db_status_says_what_to_do_then_upgrade_fixes_it(data_dir):
+    result = runner.invoke(app, ["db", "status"])
+    assert result.exit_code == 1 and "crm db upgrade" in result.output
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["db", "status"]).exit_code == 0
+
+
+def test_serve_refuses_an_old_schema_with_a_clear_message(data_dir):
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "Run `crm db upgrade`" in result.output
+
+
+def test_createuser_asks_for_the_password_and_validates(data_dir):
+    runner.invoke(app, ["db", "upgrade"])
+    result = runner.invoke(app, ["createuser", "ana@example.com", "--role", "admin"], input="a good password\na good password\n")
+    assert result.exit_code == 0, result.output
+    with Session(_engine(data_dir)) as session:
+        user = session.exec(select(User)).one()
+        assert user.role == "admin" and verify_password("a good password", user.password_hash)
+    again = runner.invoke(app, ["createuser", "ANA@example.com"], input="a good password\na good password\n")
+    assert again.exit_code == 2 and "already exists" in again.output
+    short = runner.invoke(app, ["createuser", "b@example.com"], input="short\nshort\n")
+    assert short.exit_code == 2 and "password" in short.output
+
+
+def test_seed_loads_once(data_dir):
+    runner.invoke(app, ["db", "upgrade"])
+    result = runner.invoke(app, ["seed"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Loaded 300 people, \d+ identities", result.output)
+    again = runner.invoke(app, ["seed"])
+    assert again.exit_code == 2 and "already has 300 profiles" in again.output
+
+
+def test_demo_prepares_everything_and_prints_working_credentials(data_dir):
+    result = runner.invoke(app, ["demo", "--no-serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8123/" in result.output
+    password = re.search(r"password: (\S+)", result.output).group(1)
+    with Session(_engine(data_dir)) as session:
+        assert len(session.exec(select(Profile)).all()) == 300
+        admin = session.exec(select(User).where(User.email == DEMO_ADMIN)).one()
+        assert admin.role == "admin" and verify_password(password, admin.password_hash)
+    # A second run keeps the data and prints a new password that works.
+    second = runner.invoke(app, ["demo", "--no-serve"])
+    new_password = re.search(r"password: (\S+)", second.output).group(1)
+    assert new_password != password
+    with Session(_engine(data_dir)) as session:
+        assert len(session.exec(select(Profile)).all()) == 300
+        admin = session.exec(select(User).where(User.email == DEMO_ADMIN)).one()
+        assert verify_password(new_password, admin.password_hash)

@@ -1,0 +1,132 @@
+"""Settings: users and roles, API tokens, password, sessions and the audit log."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+from starlette.testclient import TestClient
+
+from crm.accounts.models import ApiToken, User
+from tests.factories import PASSWORD, make_profile, make_user, sign_in, soup
+
+
+def test_admin_adds_a_user_who_can_then_sign_in(admin_client, engine):
+    data = {"name": "Nuria", "email": "Nuria@Example.com", "password": "a long enough one", "role": "manager"}
+    response = admin_client.post("/settings/users", data=data)
+    assert response.status_code == 303
+    page = soup(admin_client.get("/settings"))
+    assert "nuria@example.com can now sign in as manager." in page.select_one(".flash").get_text()
+    emails = [row.select("td")[1].get_text() for row in page.select("#users tbody tr")]
+    assert "nuria@example.com" in emails
+    with TestClient(admin_client.app, follow_redirects=False) as other:
+        sign_in(other, "nuria@example.com", "a long enough one")
+
+
+def test_bad_user_form_keeps_values_and_names_fields(admin_client, engine):
+    make_user(engine, "taken@example.com")
+    bad = {"name": "X", "email": "not-an-email", "password": "short", "role": "viewer"}
+    response = admin_client.post("/settings/users", data=bad)
+    assert response.status_code == 422
+    page = soup(response)
+    assert page.select_one("#f-email")["value"] == "not-an-email"
+    assert page.select_one("#email-error").get_text() == "Enter a valid e-mail address."
+    assert "10 characters" in page.select_one("#f-password").find_next("small").get_text()
+    taken = {"name": "X", "email": "taken@example.com", "password": "long enough pw", "role": "viewer"}
+    response = admin_client.post("/settings/users", data=taken)
+    assert response.status_code == 422
+    assert soup(response).select_one("#email-error").get_text() == "already in use"
+
+
+def test_admin_changes_a_role_but_not_their_own(admin_client, engine):
+    other = make_user(engine, "m@example.com", role="manager")
+    assert admin_client.post(f"/settings/users/{other.id}/role", data={"role": "viewer"}).status_code == 303
+    with Session(engine) as session:
+        assert session.get(User, other.id).role == "viewer"
+        me = session.exec(select(User).where(User.email == "admin@example.com")).one()
+    response = admin_client.post(f"/settings/users/{me.id}/role", data={"role": "viewer"})
+    assert response.status_code == 422
+    assert admin_client.post(f"/settings/users/{other.id}/role", data={"role": "emperor"}).status_code == 422
+
+
+def test_managers_cannot_manage_users_or_see_the_audit_log(manager_client, engine):
+    page = soup(manager_client.get("/settings"))
+    assert page.select_one("#users") is None
+    response = manager_client.post("/settings/users", data={"name": "X", "email": "x@example.com", "password": "long enough pw"})
+    assert response.status_code == 403
+    assert manager_client.get("/settings/audit").status_code == 403
+
+
+def test_api_token_is_shown_once_and_can_be_revoked(manager_client, engine):
+    response = manager_client.post("/settings/tokens", data={"name": "Zapier", "days": "30"})
+    assert response.status_code == 200
+    raw = soup(response).select_one("#new-token").get_text(strip=True)
+    assert raw.startswith("avz_")
+    with TestClient(manager_client.app) as api:
+        assert api.get("/api/v1/profiles", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+    again = soup(manager_client.get("/settings"))
+    assert again.select_one("#new-token") is None
+    assert [td.get_text() for td in again.select("#tokens tbody td:first-child")] == ["Zapier"]
+    with Session(engine) as session:
+        token = session.exec(select(ApiToken)).one()
+        assert raw not in token.token_hash
+    assert manager_client.post(f"/settings/tokens/{token.id}/revoke").status_code == 303
+    with TestClient(manager_client.app) as api:
+        assert api.get("/api/v1/profiles", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+
+
+def test_token_needs_a_name(manager_client):
+    response = manager_client.post("/settings/tokens", data={"name": "  "})
+    assert response.status_code == 422
+    assert soup(response).select_one("#name-error").get_text() == "required"
+
+
+def test_someone_elses_token_cannot_be_revoked(manager_client, engine):
+    from crm.accounts import service as accounts
+    from crm.audit.service import SYSTEM
+    from crm.db import session_scope
+
+    other = make_user(engine, "other@example.com")
+    with session_scope(engine, write=True) as session:
+        row, _ = accounts.create_api_token(session, session.get(User, other.id), "theirs", days=None, actor=SYSTEM)
+    assert manager_client.post(f"/settings/tokens/{row.id}/revoke").status_code == 404
+
+
+def test_change_password_signs_out_other_sessions(manager_client, engine):
+    with TestClient(manager_client.app, follow_redirects=False) as laptop:
+        sign_in(laptop, "manager@example.com")
+        wrong = manager_client.post("/settings/password", data={
+            "current_password": "nope", "new_password": "brand new password", "confirm_password": "brand new password"})
+        assert wrong.status_code == 422
+        assert soup(wrong).select_one("#current_password-error").get_text() == "That is not your current password."
+        mismatch = manager_client.post("/settings/password", data={
+            "current_password": PASSWORD, "new_password": "brand new password", "confirm_password": "other"})
+        assert soup(mismatch).select_one("#confirm_password-error").get_text() == "The two new passwords differ."
+        ok = manager_client.post("/settings/password", data={
+            "current_password": PASSWORD, "new_password": "brand new password", "confirm_password": "brand new password"})
+        assert ok.status_code == 303
+        assert manager_client.get("/people").status_code == 200  # this browser stays signed in
+        assert laptop.get("/people").status_code == 303  # the other one is out
+    with TestClient(manager_client.app, follow_redirects=False) as fresh:
+        sign_in(fresh, "manager@example.com", "brand new password")
+
+
+def test_sign_out_everywhere_else(manager_client):
+    with TestClient(manager_client.app, follow_redirects=False) as phone:
+        sign_in(phone, "manager@example.com")
+        page = soup(manager_client.get("/settings"))
+        assert len(page.select("#sessions li")) == 2
+        assert manager_client.post("/settings/sessions/revoke-others").status_code == 303
+        assert phone.get("/people").status_code == 303
+        assert manager_client.get("/people").status_code == 200
+
+
+def test_audit_log_lists_changes_newest_first_as_page_and_fragment(admin_client, engine):
+    profile = make_profile(engine, "Audited Person")
+    admin_client.post(f"/people/{profile.id}", data={"display_name": "Audited Person 2", "status": "active"})
+    page = soup(admin_client.get("/settings/audit"))
+    rows = page.select(".audit-table tbody tr")
+    assert "edited a person" in rows[0].get_text()
+    assert page.select_one("nav.filter-tabs") is not None
+    fragment = soup(admin_client.get("/settings/audit?action=login", headers={"HX-Request": "true"}))
+    assert fragment.select_one("nav.filter-tabs") is None
+    assert all("signed in" in row.get_text() for row in fragment.select(".audit-table tbody tr"))
+    assert fragment.select_one("title").get_text() == "Audit log · Altavoz"

@@ -16,6 +16,7 @@ from crm.accounts.models import User
 from crm.audit.service import Actor
 from crm.db import session_scope, write_bind
 from crm.errors import AuthenticationFailed, PermissionDenied
+from crm.i18n import gettext
 from crm.security import csrf_token_valid
 from crm.settings import Settings
 
@@ -81,7 +82,7 @@ def optional_user(request: Request, db: DB) -> User | None:
     if bearer is not None:
         user = accounts.token_user(db, bearer)
         if user is None:
-            raise AuthenticationFailed("That API token is unknown, revoked or expired.")
+            raise AuthenticationFailed(gettext("That API token is unknown, revoked or expired."))
         db.commit()  # last_used_at
         request.state.user = user
         request.state.via_token = True
@@ -112,7 +113,7 @@ CurrentUser = Annotated[User, Depends(require_user)]
 def require_writer(user: CurrentUser) -> User:
     """For pages that only lead to a change (forms, confirmations): a viewer gets 403 up front."""
     if not user.can_write:
-        raise PermissionDenied("Your role can read but not change anything.")
+        raise PermissionDenied(gettext("Your role can read but not change anything."))
     return user
 
 
@@ -121,7 +122,7 @@ WriterUser = Annotated[User, Depends(require_writer)]
 
 def require_admin(user: CurrentUser) -> User:
     if not user.is_admin:
-        raise PermissionDenied("Only administrators can do that.")
+        raise PermissionDenied(gettext("Only administrators can do that."))
     return user
 
 
@@ -150,7 +151,7 @@ async def write_guard(request: Request, user: Annotated[User | None, Depends(opt
         return
     if not getattr(request.state, "via_token", False):
         if not _same_origin(request):
-            raise PermissionDenied("Cross-site request refused.")
+            raise PermissionDenied(gettext("Cross-site request refused."))
         submitted = request.headers.get("x-csrf-token")
         if submitted is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -159,10 +160,10 @@ async def write_guard(request: Request, user: Annotated[User | None, Depends(opt
             value = form.get("csrf_token")
             submitted = value if isinstance(value, str) else None
         if not csrf_token_valid(get_settings(request).effective_secret_key, request.state.csrf_cookie, submitted):
-            raise PermissionDenied("The form expired or did not come from this site. Reload the page and try again.")
+            raise PermissionDenied(gettext("The form expired or did not come from this site. Reload the page and try again."))
     if request.url.path in OPEN_MUTATIONS:
         return
     if user is None:
         raise LoginRequired()
     if not user.can_write:
-        raise PermissionDenied("Your role can read but not change anything.")
+        raise PermissionDenied(gettext("Your role can read but not change anything."))

@@ -8,11 +8,7 @@ dashboard headlines it mirrors.
 
 from __future__ import annotations
 
-
-def N_(message: str) -> str:
-    """Mark a string for extraction without translating it (that happens at render time)."""
-    return message
-
+from crm.i18n import N_
 
 # The `label` filter: enum value -> words (employee_advocate -> "Employee advocate"), then gettext.
 PROFILE_ROLES = (

@@ -10,8 +10,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crm.i18n import current_locale, pick_locale
 from crm.security import csrf_token_for, new_token
-from crm.templating import current_locale, pick_locale
 
 CSRF_COOKIE = "crm_csrf"
 FLASH_COOKIE = "crm_flash"

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextvars
-import gettext
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -15,35 +12,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from crm.i18n_labels import N_
+from crm.i18n import N_, current_locale, gettext, ngettext
 from crm.resources import share_dir
-
-LOCALES_DIR = Path(__file__).parent / "locale"
-SUPPORTED_LOCALES = ("en", "es")
-current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("current_locale", default="en")
-
-
-def _translations(locale: str) -> gettext.NullTranslations:
-    return gettext.translation("messages", localedir=LOCALES_DIR, languages=[locale], fallback=True)
-
-
-_CATALOGUES = {locale: _translations(locale) for locale in SUPPORTED_LOCALES}
-
-
-def gettext_(message: str) -> str:
-    return _CATALOGUES[current_locale.get()].gettext(message)
-
-
-def ngettext_(singular: str, plural: str, n: int) -> str:
-    return _CATALOGUES[current_locale.get()].ngettext(singular, plural, n)
-
-
-def pick_locale(accept_language: str) -> str:
-    for part in accept_language.split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in SUPPORTED_LOCALES:
-            return tag
-    return "en"
 
 
 def _number(value: int | float | None) -> str:
@@ -77,7 +47,7 @@ def _label(value: str) -> str:
     """enum value -> words: employee_advocate -> Employee advocate; brands keep their spelling."""
     if not value:
         return ""
-    return _PROPER_NAMES.get(value) or gettext_(value.replace("_", " ").capitalize())
+    return _PROPER_NAMES.get(value) or gettext(value.replace("_", " ").capitalize())
 
 
 ACTION_WORDS = {
@@ -99,7 +69,7 @@ ACTION_WORDS = {
 
 
 def _action(value: str) -> str:
-    return gettext_(ACTION_WORDS.get(value, value))
+    return gettext(ACTION_WORDS.get(value, value))
 
 
 def build_templates() -> Jinja2Blocks:
@@ -108,7 +78,7 @@ def build_templates() -> Jinja2Blocks:
         autoescape=True,  # every template, whatever its name
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         number=_number, compact=_compact, date=_date, datetime=_datetime, label=_label, action=_action,
         label_pair=lambda value: (value, _label(value)),

@@ -13,6 +13,7 @@ from crm.audit import service as audit
 from crm.audit.service import Actor
 from crm.db import utcnow
 from crm.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RateLimited
+from crm.i18n import gettext
 from crm.security import hash_password, new_token, token_digest, verify_password
 
 
@@ -41,7 +42,7 @@ def create_user(session: Session, data: UserIn, *, actor: Actor, password_hash: 
     """`password_hash` lets a caller that already hashed (tests, imports) skip the slow Argon2 step."""
     email = normalise_email(str(data.email))
     if get_user_by_email(session, email):
-        raise Conflict("A user with this e-mail already exists.", field_errors={"email": "already in use"})
+        raise Conflict(gettext("A user with this e-mail already exists."), field_errors={"email": gettext("already in use")})
     user = User(email=email, name=data.name, password_hash=password_hash or hash_password(data.password),
                 role=data.role.value)
     session.add(user)
@@ -62,9 +63,11 @@ def count_users(session: Session) -> int:
 def set_role(session: Session, user_id: int, role: Role, *, actor: Actor) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     if user.id == actor.user_id and role != Role.admin:
-        raise InvalidInput("You cannot take away your own admin role.", field_errors={"role": "not for yourself"})
+        raise InvalidInput(
+            gettext("You cannot take away your own admin role."), field_errors={"role": gettext("not for yourself")}
+        )
     before = user.role
     user.role = role.value
     user.updated_at = utcnow()
@@ -76,9 +79,9 @@ def set_role(session: Session, user_id: int, role: Role, *, actor: Actor) -> Use
 def set_active(session: Session, user_id: int, active: bool, *, actor: Actor) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     if user.id == actor.user_id and not active:
-        raise InvalidInput("You cannot deactivate yourself.")
+        raise InvalidInput(gettext("You cannot deactivate yourself."))
     user.is_active = active
     user.updated_at = utcnow()
     if not active:
@@ -97,12 +100,13 @@ def authenticate(session: Session, email: str, password: str, *, ip: str, limits
     actor = Actor(user_id=None, ip=ip, label=email)
     if by_account >= limits.per_account or by_ip >= limits.per_ip:
         audit.record(session, actor=actor, action="login.throttled", subject=email)
-        raise RateLimited(f"Too many failed logins. Try again in {limits.window_minutes} minutes.")
+        message = gettext("Too many failed logins. Try again in %(minutes)d minutes.")
+        raise RateLimited(message % {"minutes": limits.window_minutes})
     user = get_user_by_email(session, email)
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
         audit.record(session, actor=actor, action="login.failed", subject=email)
-        raise AuthenticationFailed("That e-mail and password do not match an active account.")
+        raise AuthenticationFailed(gettext("That e-mail and password do not match an active account."))
     user.last_login_at = utcnow()
     audit.record(session, actor=Actor(user_id=user.id, ip=ip, label=email), action="login.succeeded",
                  object_type="user", object_id=user.id, subject=email)
@@ -159,13 +163,13 @@ def change_password(
     """Check the current password, set the new one, and sign out every other session."""
     errors: dict[str, str] = {}
     if not verify_password(current, user.password_hash):
-        errors["current_password"] = "That is not your current password."
+        errors["current_password"] = gettext("That is not your current password.")
     if len(new) < 10:
-        errors["new_password"] = "Use at least 10 characters."
+        errors["new_password"] = gettext("Use at least %(n)s characters.") % {"n": 10}
     elif new != confirm:
-        errors["confirm_password"] = "The two new passwords differ."
+        errors["confirm_password"] = gettext("The two new passwords differ.")
     if errors:
-        raise InvalidInput("The password was not changed.", field_errors=errors)
+        raise InvalidInput(gettext("The password was not changed."), field_errors=errors)
     user.password_hash = hash_password(new)
     user.updated_at = utcnow()
     session.add(user)
@@ -212,7 +216,7 @@ def create_api_token(session: Session, user: User, name: str, *, days: int | Non
     """Returns the row and the raw token, which is shown once and never stored."""
     name = name.strip()
     if not name:
-        raise InvalidInput("Give the token a name.", field_errors={"name": "required"})
+        raise InvalidInput(gettext("Give the token a name."), field_errors={"name": gettext("required")})
     raw = "avz_" + new_token()
     assert user.id is not None
     row = ApiToken(user_id=user.id, name=name[:100], token_hash=token_digest(raw),
@@ -244,7 +248,7 @@ def list_api_tokens(session: Session, user_id: int) -> list[ApiToken]:
 def revoke_api_token(session: Session, token_id: int, *, user_id: int, actor: Actor) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
-        raise NotFound("No such token.")
+        raise NotFound(gettext("No such token."))
     row.revoked_at = utcnow()
     audit.record(session, actor=actor, action="token.revoke", object_type="api_token", object_id=row.id)
 

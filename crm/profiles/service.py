@@ -17,6 +17,7 @@ from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
 from crm.db import utcnow
 from crm.errors import InvalidInput, NotFound
+from crm.i18n import gettext
 from crm.interactions.models import Interaction, Relationship
 from crm.profiles.models import (
     Identity,
@@ -145,7 +146,7 @@ def list_profiles(session: Session, params: ListQuery) -> ProfileListing:
 def get_profile(session: Session, profile_id: int) -> Profile:
     profile = session.get(Profile, profile_id)
     if profile is None:
-        raise NotFound(f"There is no person with id {profile_id}.")
+        raise NotFound(gettext("There is no person with id %(id)d.") % {"id": profile_id})
     return profile
 
 
@@ -197,7 +198,7 @@ def _check_identities(session: Session, identities: list[IdentityIn], *, profile
     for index, identity in enumerate(identities):
         key = (identity.platform.value, normalise_handle(identity.platform, identity.handle))
         if key in seen:
-            errors[f"identities.{index}.handle"] = f"listed twice (also row {seen[key] + 1})"
+            errors[f"identities.{index}.handle"] = gettext("listed twice (also row %(row)d)") % {"row": seen[key] + 1}
             continue
         seen[key] = index
         clash = session.exec(
@@ -207,15 +208,16 @@ def _check_identities(session: Session, identities: list[IdentityIn], *, profile
         ).first()
         if clash is not None and clash[0].profile_id != profile_id:
             errors[f"identities.{index}.handle"] = (
-                f"{identity.platform.value} handle {identity.handle} already belongs to {clash[1]} (#{clash[0].profile_id})"
+                gettext("%(platform)s handle %(handle)s already belongs to %(name)s (#%(id)d)")
+                % {"platform": identity.platform.value, "handle": identity.handle, "name": clash[1], "id": clash[0].profile_id}
             )
     if errors:
-        raise InvalidInput("Some identities belong to someone else.", field_errors=errors)
+        raise InvalidInput(gettext("Some identities belong to someone else."), field_errors=errors)
 
 
 def _check_owner(session: Session, owner_id: int | None) -> None:
     if owner_id is not None and session.get(User, owner_id) is None:
-        raise InvalidInput("That owner does not exist.", field_errors={"owner_id": "no such user"})
+        raise InvalidInput(gettext("That owner does not exist."), field_errors={"owner_id": gettext("no such user")})
 
 
 _PROFILE_FIELDS = (

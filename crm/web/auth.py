@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from crm.accounts import service as accounts
 from crm.deps import DB, SESSION_COOKIE, actor_for, client_ip, get_settings, session_policy
 from crm.errors import AuthenticationFailed, RateLimited
+from crm.i18n import gettext
 from crm.templating import render
 from crm.web.common import Form, redirect, safe_next, text
 
@@ -47,7 +48,7 @@ def login(request: Request, db: DB, form: Form) -> Response:
 def logout(request: Request, db: DB) -> Response:
     accounts.end_session(db, request.cookies.get(SESSION_COOKIE), actor=actor_for(request, request.state.user))
     db.commit()
-    response = redirect(request, "/login", flash="You are signed out.")
+    response = redirect(request, "/login", flash=gettext("You are signed out."))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from crm.i18n import gettext
 from crm.middleware import add_flash
 
 
@@ -59,21 +60,21 @@ def _friendly(error: Any) -> str:
     """pydantic's wording is for developers; say it the way a form should."""
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
     if kind == "string_too_short" and ctx.get("min_length") == 1:
-        return "This field is required."
+        return gettext("This field is required.")
     if kind == "string_too_short":
-        return f"Use at least {ctx.get('min_length')} characters."
+        return gettext("Use at least %(n)s characters.") % {"n": ctx.get("min_length")}
     if kind == "string_too_long":
-        return f"Use at most {ctx.get('max_length')} characters."
+        return gettext("Use at most %(n)s characters.") % {"n": ctx.get("max_length")}
     if kind in ("int_parsing", "int_type"):
-        return "Enter a whole number, like 12500."
+        return gettext("Enter a whole number, like 12500.")
     if kind in ("greater_than_equal", "less_than_equal"):
-        return "That number is out of range."
+        return gettext("That number is out of range.")
     if kind == "enum":
-        return "Choose one of the options."
+        return gettext("Choose one of the options.")
     if kind in ("date_from_datetime_parsing", "date_parsing"):
-        return "Enter a date like 2026-03-31."
+        return gettext("Enter a date like 2026-03-31.")
     if kind == "value_error" and "email" in str(error.get("msg", "")).lower():
-        return "Enter a valid e-mail address."
+        return gettext("Enter a valid e-mail address.")
     return str(error.get("msg", "is not valid")).removeprefix("Value error, ")
 
 

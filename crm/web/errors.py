@@ -13,7 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm.deps import LoginRequired
 from crm.errors import DomainError
-from crm.templating import current_locale, pick_locale, render
+from crm.i18n import current_locale, gettext, pick_locale
+from crm.templating import render
 
 log = logging.getLogger("crm.errors")
 
@@ -61,7 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         if wants_json(request):
-            return JSONResponse({"detail": "Sign in or send an API token."}, status_code=401,
+            return JSONResponse({"detail": gettext("Sign in or send an API token.")}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.headers.get("hx-request") == "true":
@@ -74,13 +75,13 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
-        return error_response(request, 422, "The request has invalid fields.", errors)
+        return error_response(request, 422, gettext("The request has invalid fields."), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
         if exc.status_code == 404 and message == "Not Found":
-            message = "There is no page at this address."
+            message = gettext("There is no page at this address.")
         response = error_response(request, exc.status_code, message)
         if exc.headers:
             response.headers.update(exc.headers)
@@ -92,6 +93,6 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette calls this from outside our middleware, after it reset the locale: set it again.
         token = current_locale.set(pick_locale(request.headers.get("accept-language", "")))
         try:
-            return error_response(request, 500, "The error has been logged. Please try again in a moment.")
+            return error_response(request, 500, gettext("The error has been logged. Please try again in a moment."))
         finally:
             current_locale.reset(token)

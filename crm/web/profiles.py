@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from crm.deps import DB, CurrentUser, WriterUser, actor_for, get_settings
 from crm.errors import InvalidInput
+from crm.i18n import gettext
 from crm.profiles import service as profiles
 from crm.profiles.models import ConsentBasis, Platform, ProfileIn, ProfileRole, ProfileStatus
 from crm.templating import render
@@ -151,8 +152,8 @@ def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int 
         db.rollback()
         errors = _remap(exc.field_errors, kept) or {"__all__": exc.message}
     else:
-        verb = "added" if profile_id is None else "saved"
-        return redirect(request, f"/people/{profile.id}", flash=f"{profile.display_name} {verb}.")
+        message = gettext("%(name)s added.") if profile_id is None else gettext("%(name)s saved.")
+        return redirect(request, f"/people/{profile.id}", flash=message % {"name": profile.display_name})
     values["identities"].append(_blank_identity())
     context = _form_context(db, values, errors, profile_id=profile_id)
     return render(request, "profiles/form.html", context, block="profile_form", status_code=422)
@@ -206,4 +207,4 @@ def confirm_delete(request: Request, db: DB, user: WriterUser, profile_id: int) 
 def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: int) -> Response:
     name = profiles.delete_profile(db, profile_id, actor=actor_for(request, user))
     db.commit()
-    return redirect(request, "/people", flash=f"{name} was deleted.")
+    return redirect(request, "/people", flash=gettext("%(name)s was deleted.") % {"name": name})

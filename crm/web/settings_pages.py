@@ -11,7 +11,7 @@ from crm.accounts.models import Role, UserIn
 from crm.audit import service as audit
 from crm.deps import DB, AdminUser, CurrentUser, actor_for
 from crm.errors import Conflict, InvalidInput
-from crm.i18n_labels import N_
+from crm.i18n import N_, gettext, ngettext
 from crm.templating import render
 from crm.web.common import Form, field_errors, redirect, text
 
@@ -57,17 +57,19 @@ def create_user(request: Request, db: DB, user: AdminUser, form: Form) -> Respon
     except Conflict as exc:
         db.rollback()
         return _page(request, db, user, values=values, errors=exc.field_errors)
-    return redirect(request, "/settings", flash=f"{created.email} can now sign in as {created.role}.")
+    return redirect(request, "/settings", flash=gettext("%(email)s can now sign in as %(role)s.") % {
+        "email": created.email, "role": gettext(created.role.capitalize())})
 
 
 @router.post("/users/{user_id}/role")
 def change_role(request: Request, db: DB, user: AdminUser, user_id: int, form: Form) -> Response:
     role = text(form, "role")
     if role not in Role.__members__:
-        raise InvalidInput("Choose admin, manager or viewer.")
+        raise InvalidInput(gettext("Choose admin, manager or viewer."))
     changed = accounts.set_role(db, user_id, Role(role), actor=actor_for(request, user))
     db.commit()
-    return redirect(request, "/settings", flash=f"{changed.email} is now {changed.role}.")
+    message = gettext("%(email)s is now %(role)s.") % {"email": changed.email, "role": gettext(changed.role.capitalize())}
+    return redirect(request, "/settings", flash=message)
 
 
 @router.post("/users/{user_id}/active")
@@ -75,8 +77,8 @@ def change_active(request: Request, db: DB, user: AdminUser, user_id: int, form:
     active = text(form, "active") == "true"
     changed = accounts.set_active(db, user_id, active, actor=actor_for(request, user))
     db.commit()
-    verb = "reactivated" if active else "deactivated and signed out everywhere"
-    return redirect(request, "/settings", flash=f"{changed.email} was {verb}.")
+    message = gettext("%(email)s was reactivated.") if active else gettext("%(email)s was deactivated and signed out everywhere.")
+    return redirect(request, "/settings", flash=message % {"email": changed.email})
 
 
 @router.post("/tokens")
@@ -103,14 +105,15 @@ def change_password(request: Request, db: DB, user: CurrentUser, form: Form) -> 
     except InvalidInput as exc:
         return _page(request, db, user, errors=exc.field_errors, open_password=True)
     db.commit()
-    return redirect(request, "/settings", flash="Password changed. Your other sessions were signed out.")
+    return redirect(request, "/settings", flash=gettext("Password changed. Your other sessions were signed out."))
 
 
 @router.post("/sessions/revoke-others")
 def revoke_other_sessions(request: Request, db: DB, user: CurrentUser) -> Response:
     count = accounts.revoke_other_sessions(db, user.id or 0, keep_session_id=request.state.session_id)
     db.commit()
-    return redirect(request, "/settings#sessions", flash=f"Signed out of {count} other session(s).")
+    return redirect(request, "/settings#sessions", flash=ngettext(
+        "Signed out of %(num)d other session.", "Signed out of %(num)d other sessions.", count) % {"num": count})
 
 
 @router.get("/audit")
@@ -126,4 +129,4 @@ def audit_log(request: Request, db: DB, user: AdminUser, page: str = "1", action
 def revoke_token(request: Request, db: DB, user: CurrentUser, token_id: int) -> Response:
     accounts.revoke_api_token(db, token_id, user_id=user.id or 0, actor=actor_for(request, user))
     db.commit()
-    return redirect(request, "/settings", flash="Token revoked.")
+    return redirect(request, "/settings", flash=gettext("Token revoked."))

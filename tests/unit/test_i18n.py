@@ -18,7 +18,7 @@ from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
-from crm.templating import LOCALES_DIR
+from crm.i18n import LOCALES_DIR
 from tests.factories import soup
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -274,3 +274,18 @@ def test_server_error_page_is_translated(app) -> None:  # type: ignore[no-untype
         response = client.get("/test-only-boom", headers={"Accept-Language": "es"})
     assert response.status_code == 500
     assert soup(response).select_one("h1").get_text(strip=True) == "Algo ha fallado por nuestra parte"  # type: ignore[union-attr]
+
+
+def test_messages_from_services_and_flashes_follow_the_language(client: TestClient) -> None:
+    from tests.factories import csrf_token
+
+    token = csrf_token(client)
+    response = client.post(
+        "/login", data={"email": "nobody@example.com", "password": "x", "csrf_token": token},
+        headers={"Accept-Language": "es"},
+    )
+    assert response.status_code == 401
+    alert = soup(response).select_one("[role=alert]")
+    assert alert is not None and "no corresponden a ninguna cuenta activa" in alert.get_text()
+    api = client.get("/api/v1/profiles", headers={"Accept-Language": "es"})
+    assert api.json()["detail"] == "Inicia sesión o envía un token de API."

@@ -14,7 +14,7 @@ def test_admin_adds_a_user_who_can_then_sign_in(admin_client, engine):
     response = admin_client.post("/settings/users", data=data)
     assert response.status_code == 303
     page = soup(admin_client.get("/settings"))
-    assert "nuria@example.com can now sign in as manager." in page.select_one(".flash").get_text()
+    assert "nuria@example.com can now sign in as Manager." in page.select_one(".flash").get_text()
     emails = [row.select("td")[1].get_text() for row in page.select("#users tbody tr")]
     assert "nuria@example.com" in emails
     with TestClient(admin_client.app, follow_redirects=False) as other:

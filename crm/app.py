@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
-    app.state.templates = build_templates()
+    app.state.templates = build_templates(settings.time_zone)
 
     from crm.api.router import api_router
     from crm.web.router import web_router

@@ -8,8 +8,9 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,7 +31,17 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, description="The window for both login limits.")
     secure_cookies: bool = Field(default=False, description="Mark cookies Secure (set true behind HTTPS).")
     log_level: str = Field(default="info", description="Log level for the server.")
-    page_size: int = Field(default=25, description="Rows per page in lists.")
+    page_size: int = Field(default=25, ge=5, le=500, description="Rows per page in lists.")
+    time_zone: str = Field(default="UTC", description="IANA time zone in which pages show dates and times.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Madrid") from None
+        return value
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from babel.dates import format_date, format_datetime
@@ -26,18 +27,22 @@ def _compact(value: int | float | None) -> str:
     return format_compact_decimal(value, locale=current_locale.get(), fraction_digits=1)
 
 
-def _date(value: date | datetime | None, fmt: str = "medium") -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return format_date(value.date(), format=fmt, locale=current_locale.get())
-    return format_date(value, format=fmt, locale=current_locale.get())
+def _date_filters(zone: ZoneInfo) -> dict[str, Any]:
+    """Stored times are UTC; people read them in the configured time zone."""
 
+    def date_filter(value: date | datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = value.astimezone(zone).date()
+        return format_date(value, format=fmt, locale=current_locale.get())
 
-def _datetime(value: datetime | None, fmt: str = "medium") -> str:
-    if value is None:
-        return ""
-    return format_datetime(value, format=fmt, locale=current_locale.get())
+    def datetime_filter(value: datetime | None, fmt: str = "medium") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, format=fmt, tzinfo=zone, locale=current_locale.get())
+
+    return {"date": date_filter, "datetime": datetime_filter}
 
 
 _PROPER_NAMES = {"github": "GitHub", "youtube": "YouTube", "tiktok": "TikTok", "linkedin": "LinkedIn", "x": "X"}
@@ -72,7 +77,7 @@ def _action(value: str) -> str:
     return gettext(ACTION_WORDS.get(value, value))
 
 
-def build_templates() -> Jinja2Blocks:
+def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(share_dir("templates"))),
         autoescape=True,  # every template, whatever its name
@@ -80,7 +85,7 @@ def build_templates() -> Jinja2Blocks:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        number=_number, compact=_compact, date=_date, datetime=_datetime, label=_label, action=_action,
+        number=_number, compact=_compact, label=_label, action=_action, **_date_filters(ZoneInfo(time_zone)),
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),
     )

@@ -52,3 +52,18 @@ def test_tokens_are_stored_as_digests():
 )
 def test_safe_next(target, expected):
     assert safe_next(target) == expected
+
+
+def test_time_zone_is_validated_and_used_for_display(tmp_path):
+    from datetime import UTC, datetime
+
+    from crm.templating import build_templates
+
+    with pytest.raises(ValueError, match="unknown time zone"):
+        Settings(_env_file=None, data_dir=tmp_path, time_zone="Mars/Olympus")  # type: ignore[call-arg]
+    late_evening_utc = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    madrid = build_templates("Europe/Madrid").env
+    utc = build_templates("UTC").env
+    assert madrid.from_string("{{ t|date('short') }}").render(t=late_evening_utc) == "4/1/26"
+    assert utc.from_string("{{ t|date('short') }}").render(t=late_evening_utc) == "3/31/26"
+    assert "1:30" in madrid.from_string("{{ t|datetime('short') }}").render(t=late_evening_utc)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, delete, func, or_
+from sqlalchemy import Select, Text, and_, cast, delete, func, or_
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
@@ -57,6 +57,15 @@ class ProfileListing:
         return max(1, math.ceil(self.total / self.per_page))
 
 
+@dataclass(frozen=True)
+class Connection:
+    profile_id: int
+    display_name: str
+    kind: str
+    outgoing: bool  # this person -> them
+    strength: float
+
+
 @dataclass
 class ProfileDetail:
     profile: Profile
@@ -65,6 +74,7 @@ class ProfileDetail:
     interactions: list[Interaction]
     interaction_count: int
     relationship_count: int
+    connections: list[Connection]
     owner: User | None
     history: list[AuditEvent]
 
@@ -180,6 +190,7 @@ def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
     ).one()
     owner = session.get(User, profile.owner_id) if profile.owner_id else None
     return ProfileDetail(
+        connections=strongest_connections(session, profile_id),
         profile=profile,
         identities=identities,
         reach=reach_of(identities),
@@ -189,6 +200,28 @@ def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
         owner=owner,
         history=audit.events_for(session, object_type="profile", object_id=profile_id, limit=20),
     )
+
+
+def strongest_connections(session: Session, profile_id: int, *, limit: int = 12) -> list[Connection]:
+    """The strongest edges in either direction, one line per edge."""
+    other = Profile.__table__.alias("other")  # type: ignore[attr-defined]
+    outgoing = col(Relationship.source_id) == profile_id
+    query = (
+        select(Relationship, other.c.id, other.c.display_name)
+        .join(
+            other,
+            or_(
+                and_(outgoing, other.c.id == Relationship.target_id),
+                and_(col(Relationship.target_id) == profile_id, other.c.id == Relationship.source_id),
+            ),
+        )
+        .order_by(col(Relationship.strength).desc(), other.c.display_name)
+        .limit(limit)
+    )
+    return [
+        Connection(int(other_id), name, rel.kind, rel.source_id == profile_id, rel.strength)
+        for rel, other_id, name in session.exec(query)  # type: ignore[call-overload]
+    ]
 
 
 def _check_identities(session: Session, identities: list[IdentityIn], *, profile_id: int | None) -> None:

@@ -234,3 +234,18 @@ def test_profile_page_shows_timeline_and_consent(manager_client, engine):
     item = page.select_one(".timeline-item")
     assert "Forum answer" in item.get_text() and "How to tune WAL" in item.get_text()
     assert page.title.get_text() == "Timeline Person · Altavoz"
+
+
+def test_profile_page_lists_strongest_connections_both_ways(manager_client, engine):
+    from crm.db import session_scope
+    from crm.interactions.models import Relationship
+
+    ana = make_profile(engine, "Ana López")
+    bruno = make_profile(engine, "Bruno Díaz")
+    carla = make_profile(engine, "Carla Gil")
+    with session_scope(engine, write=True) as session:
+        session.add(Relationship(source_id=ana.id, target_id=bruno.id, kind="follows", strength=0.3))
+        session.add(Relationship(source_id=carla.id, target_id=ana.id, kind="collaborates", strength=0.9))
+    items = soup(manager_client.get(f"/people/{ana.id}")).select(".connections li")
+    assert [i.get_text(" ", strip=True) for i in items] == ["Collaborates ← Carla Gil 0.9", "Follows → Bruno Díaz 0.3"]
+    assert items[0].select_one("a")["href"] == f"/people/{carla.id}"

@@ -47,9 +47,10 @@ def machine_line() -> str:
                 break
     except OSError:
         pass
+    load = f" · load avg {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
     return (
         f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} cores ({cpu}) · "
-        f"Python {platform.python_version()} · SQLite {sqlite3.sqlite_version}"
+        f"Python {platform.python_version()} · SQLite {sqlite3.sqlite_version}{load}"
     )
 
 

@@ -14,10 +14,9 @@ PostgreSQL, if tests/pg_server.py can start a throw-away server: the same, with 
 
 from __future__ import annotations
 
-import _common  # noqa: F401  (puts the repo root on sys.path)
-
 import argparse
 import cProfile
+import gc
 import pstats
 import sqlite3
 import tempfile
@@ -26,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import machine_line, median, print_table
-from sqlalchemy import Engine, text
+from _common import machine_line, median, print_table  # first: puts the repo root on sys.path
+from sqlalchemy import Engine
 
 from crm.db import make_engine, upgrade
 from crm.imports import seed_loader
@@ -46,10 +45,15 @@ def _sqlite_engine(directory: Path, name: str) -> Engine:
     return engine
 
 
-def _timed_load(engine: Engine, seed_dir: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    report = load_seed(engine, seed_dir)
-    elapsed = time.perf_counter() - start
+def _timed_load(engine: Engine, seed_dir: Path, *, gc_off: bool = False) -> tuple[float, int]:
+    if gc_off:
+        gc.disable()
+    try:
+        start = time.perf_counter()
+        report = load_seed(engine, seed_dir)
+        elapsed = time.perf_counter() - start
+    finally:
+        gc.enable()
     return elapsed, report.profiles + report.identities + report.relationships + report.interactions
 
 
@@ -59,8 +63,9 @@ def _read_rows(engine: Engine) -> dict[str, tuple[list[str], list[tuple[Any, ...
     with engine.connect() as conn:
         for table in TABLES:
             result = conn.exec_driver_sql(f'SELECT * FROM "{table}" ORDER BY id')
-            columns = [c for c in result.keys() if c != "id"]
-            keep = [i for i, c in enumerate(result.keys()) if c != "id"]
+            names = list(result.keys())
+            columns = [c for c in names if c != "id"]
+            keep = [i for i, c in enumerate(names) if c != "id"]
             out[table] = (columns, [tuple(row[i] for i in keep) for row in result])
     return out
 
@@ -91,7 +96,7 @@ def _parse_time(seed_dir: Path, repeat: int) -> float:
 
 
 def bench_sqlite(seed_dir: Path, repeat: int) -> list[list[object]]:
-    ours, refs = [], []
+    ours, refs, gc_off = [], [], []
     total_rows = 0
     with tempfile.TemporaryDirectory(prefix="altavoz-bench-seed-") as tmp:
         directory = Path(tmp)
@@ -104,12 +109,16 @@ def bench_sqlite(seed_dir: Path, repeat: int) -> list[list[object]]:
                 captured = _read_rows(engine)
             engine.dispose()
         assert captured is not None
+        for i in range(repeat):  # experiment: the same call with Python's cyclic GC paused
+            engine = _sqlite_engine(directory, f"gc-{i}.db")
+            gc_off.append(_timed_load(engine, seed_dir, gc_off=True)[0])
+            engine.dispose()
         for i in range(repeat):
             engine = _sqlite_engine(directory, f"ref-{i}.db")  # same schema and indexes
             engine.dispose()
             refs.append(_sqlite_reference(directory / f"ref-{i}.db", captured))
     parse = _parse_time(seed_dir, repeat)
-    ours_s, ref_s = median(ours), median(refs)
+    ours_s, ref_s, gc_s = median(ours), median(refs), median(gc_off)
     write_s = max(ours_s - parse, 1e-9)
     return [
         ["sqlite", "load_seed (read+validate+insert)", total_rows, ours_s * 1000, total_rows / ours_s,
@@ -118,6 +127,8 @@ def bench_sqlite(seed_dir: Path, repeat: int) -> list[list[object]]:
         ["sqlite", "  of which inserts (total − read)", total_rows, write_s * 1000, total_rows / write_s,
          f"{write_s / ref_s:.1f}× slower", _met(total_rows / write_s)],
         ["sqlite", "reference: sqlite3 executemany", total_rows, ref_s * 1000, total_rows / ref_s, "1.0×", ""],
+        ["sqlite", "experiment: load_seed, gc disabled", total_rows, gc_s * 1000, total_rows / gc_s,
+         f"{gc_s / ref_s:.1f}× slower", _met(total_rows / gc_s)],
     ]
 
 
@@ -204,15 +215,9 @@ def bench_postgres(seed_dir: Path, repeat: int) -> list[list[object]] | str:
     ]
 
 
-def _check_sql_alive(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-
-
 def profile_once(seed_dir: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="altavoz-bench-seed-") as tmp:
         engine = _sqlite_engine(Path(tmp), "profiled.db")
-        _check_sql_alive(engine)
         profiler = cProfile.Profile()
         profiler.enable()
         load_seed(engine, seed_dir)

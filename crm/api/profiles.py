@@ -49,9 +49,11 @@ def list_profiles(
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
     status: ProfileStatus | None = None,
     role: ProfileRole | None = None,
+    topic: Annotated[str, Query(max_length=50, description="Only people tagged with this topic")] = "",
 ) -> ProfilePage:
     params = profiles.ListQuery(q=q, sort=sort, descending=order == "desc", page=page, per_page=per_page,
-                                status=status.value if status else "", role=role.value if role else "")
+                                status=status.value if status else "", role=role.value if role else "",
+                                topic=topic.strip().lower())
     listing = profiles.list_profiles(db, params)
     items = [
         ProfileOut.model_validate({**row.profile.model_dump(), "reach": row.reach,

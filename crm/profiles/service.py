@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ class ListQuery:
     per_page: int = 25
     status: str = ""
     role: str = ""
+    topic: str = ""
 
 
 def _reach_subquery() -> Any:
@@ -103,6 +105,11 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+def _json_element(value: str) -> str:
+    encoded = json.dumps(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{encoded}%"
+
+
 def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
     for term in params.q.split()[:5]:
         pattern = _like_pattern(term.lstrip("@"))
@@ -114,9 +121,12 @@ def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
         query = query.where(or_(func.lower(Profile.display_name).like(pattern, escape="\\"), handle_match))
     if params.status:
         query = query.where(col(Profile.status) == params.status)
+    # roles and topics are JSON lists: match the element as JSON text, which reads the same on SQLite
+    # and PostgreSQL (json keeps the text it was given, escapes included).
     if params.role:
-        # roles is a JSON list; a quoted LIKE works the same on SQLite and PostgreSQL's text cast.
-        query = query.where(cast(col(Profile.roles), Text).like(f'%"{params.role}"%'))
+        query = query.where(cast(col(Profile.roles), Text).like(_json_element(params.role), escape="\\"))
+    if params.topic:
+        query = query.where(cast(col(Profile.topics), Text).like(_json_element(params.topic), escape="\\"))
     return query
 
 

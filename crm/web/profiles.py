@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -24,7 +25,21 @@ _IDENTITY_KEY = re.compile(r"^identities-(\d+)-(\w+)$")
 BLANK_IDENTITY_ROWS = 2
 
 
-def _list_query(request: Request, q: str, sort: str, dir: str, page: str, status: str, role: str) -> profiles.ListQuery:
+def people_url(params: profiles.ListQuery, **changes: Any) -> str:
+    """The list's URL with some parameters changed (page, sort...), for links and htmx requests."""
+    values = {
+        "q": params.q, "status": params.status, "role": params.role, "topic": params.topic,
+        "sort": params.sort.value, "dir": "desc" if params.descending else "asc", "page": params.page,
+    }
+    values.update(changes)
+    if values["page"] == 1:
+        del values["page"]
+    return "/people?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+
+def _list_query(
+    request: Request, q: str, sort: str, dir: str, page: str, status: str, role: str, topic: str
+) -> profiles.ListQuery:
     sort_key = profiles.SortKey(sort) if sort in profiles.SortKey.__members__ else profiles.SortKey.name
     return profiles.ListQuery(
         q=q.strip()[:200],
@@ -34,17 +49,21 @@ def _list_query(request: Request, q: str, sort: str, dir: str, page: str, status
         per_page=get_settings(request).page_size,
         status=status if status in ProfileStatus.__members__ else "",
         role=role if role in ProfileRole.__members__ else "",
+        topic=" ".join(topic.split()).lower()[:50],
     )
 
 
 @router.get("")
 def people_list(
     request: Request, db: DB, user: CurrentUser,
-    q: str = "", sort: str = "name", dir: str = "asc", page: str = "1", status: str = "", role: str = "",
+    q: str = "", sort: str = "name", dir: str = "asc", page: str = "1", status: str = "", role: str = "", topic: str = "",
 ) -> Response:
-    params = _list_query(request, q, sort, dir, page, status, role)
+    params = _list_query(request, q, sort, dir, page, status, role, topic)
     listing = profiles.list_profiles(db, params)
-    context = {"listing": listing, "params": params, "statuses": list(ProfileStatus), "roles": list(ProfileRole)}
+    context = {
+        "listing": listing, "params": params, "statuses": list(ProfileStatus), "roles": list(ProfileRole),
+        "people_url": people_url,
+    }
     return render(request, "profiles/list.html", context, block="results")
 
 

@@ -249,3 +249,27 @@ def test_profile_page_lists_strongest_connections_both_ways(manager_client, engi
     items = soup(manager_client.get(f"/people/{ana.id}")).select(".connections li")
     assert [i.get_text(" ", strip=True) for i in items] == ["Collaborates ← Carla Gil 0.9", "Follows → Bruno Díaz 0.3"]
     assert items[0].select_one("a")["href"] == f"/people/{carla.id}"
+
+
+def test_filter_by_topic_from_a_profile_chip(manager_client, engine):
+    ana = make_profile(engine, "Ana López", topics=["data engineering", "python"])
+    make_profile(engine, "Bruno Díaz", topics=["python_tools"])  # _ must not act as a LIKE wildcard
+    make_profile(engine, "Carla Gil", topics=["café"])
+    chip = soup(manager_client.get(f"/people/{ana.id}")).select_one("a.chip.topic")
+    assert chip["href"] == "/people?topic=data%20engineering"
+    assert _names(soup(manager_client.get(chip["href"]))) == ["Ana López"]
+    assert _names(soup(manager_client.get("/people?topic=python"))) == ["Ana López"]
+    assert _names(soup(manager_client.get("/people?topic=python_tools"))) == ["Bruno Díaz"]
+    assert _names(soup(manager_client.get("/people?topic=Café"))) == ["Carla Gil"]
+    page = soup(manager_client.get("/people?topic=python&sort=reach&dir=desc"))
+    assert page.select_one("input[name=topic]")["value"] == "python"
+    assert page.select_one("th a.sorted")["href"] == "/people?topic=python&sort=reach&dir=asc"
+
+
+def test_pagination_links_keep_every_filter(manager_client, engine):
+    for n in range(12):
+        make_profile(engine, f"Active {n:02d}", status="active", topics=["python"])
+    page = soup(manager_client.get("/people?status=active&topic=python&q=active&sort=name&dir=desc"))
+    assert page.select_one(".pagination a[rel=next]")["href"] == (
+        "/people?q=active&status=active&topic=python&sort=name&dir=desc&page=2"
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydField
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
@@ -232,3 +232,7 @@ def profile_snapshot(profile: Profile, identities: list[Identity]) -> dict[str, 
     data = profile.model_dump(mode="json", exclude={"created_at", "updated_at"})
     data["identities"] = [f"{i.platform}:{i.handle}" for i in identities]
     return data
+
+
+# The people list sorts by lower(display_name); an expression index serves that order on both backends.
+Index("ix_profile_display_name_lower", func.lower(Profile.display_name))  # type: ignore[arg-type]

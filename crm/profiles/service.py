@@ -113,12 +113,11 @@ def _json_element(value: str) -> str:
 def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
     for term in params.q.split()[:5]:
         pattern = _like_pattern(term.lstrip("@"))
-        handle_match = (
-            select(Identity.id)
-            .where(col(Identity.profile_id) == col(Profile.id), col(Identity.handle_key).like(pattern, escape="\\"))
-            .exists()
+        # Uncorrelated, so the identities are scanned once per term, not once per profile.
+        handle_match = select(Identity.profile_id).where(col(Identity.handle_key).like(pattern, escape="\\"))
+        query = query.where(
+            or_(func.lower(Profile.display_name).like(pattern, escape="\\"), col(Profile.id).in_(handle_match))
         )
-        query = query.where(or_(func.lower(Profile.display_name).like(pattern, escape="\\"), handle_match))
     if params.status:
         query = query.where(col(Profile.status) == params.status)
     # roles and topics are JSON lists: match the element as JSON text, which reads the same on SQLite
@@ -131,35 +130,34 @@ def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
 
 
 def list_profiles(session: Session, params: ListQuery) -> ProfileListing:
-    reach = _reach_subquery()
-    reach_col = func.coalesce(reach.c.reach, 0)
-    base: Select[Any] = select(Profile, reach_col.label("reach")).outerjoin(  # type: ignore[assignment]
-        reach, reach.c.profile_id == Profile.id
-    )
-    base = _apply_filters(base, params)
-
     total = session.exec(_apply_filters(select(func.count()).select_from(Profile), params)).one()  # type: ignore[call-overload]
-    order_col: Any = {
-        SortKey.name: func.lower(Profile.display_name),
-        SortKey.reach: reach_col,
-        SortKey.status: Profile.status,
-        SortKey.updated: Profile.updated_at,
-        SortKey.created: Profile.created_at,
-    }[params.sort]
+    base: Select[Any] = select(Profile)  # type: ignore[assignment]
+    if params.sort == SortKey.reach:
+        # Only this order needs every profile's reach; the others add it for the page alone.
+        reach = _reach_subquery()
+        base = base.outerjoin(reach, reach.c.profile_id == Profile.id)
+        order_col: Any = func.coalesce(reach.c.reach, 0)
+    else:
+        order_col = {
+            SortKey.name: func.lower(Profile.display_name),
+            SortKey.status: Profile.status,
+            SortKey.updated: Profile.updated_at,
+            SortKey.created: Profile.created_at,
+        }[params.sort]
     order = order_col.desc() if params.descending else order_col.asc()
     tiebreak = col(Profile.id).desc() if params.descending else col(Profile.id).asc()
     page = max(1, params.page)
-    rows = session.exec(  # type: ignore[call-overload]
-        base.order_by(order, tiebreak).offset((page - 1) * params.per_page).limit(params.per_page)
-    ).all()
-    listing = [ProfileRow(profile=p, reach=int(r)) for p, r in rows]
+    query = _apply_filters(base, params).order_by(order, tiebreak).offset((page - 1) * params.per_page)
+    listing = [ProfileRow(profile=p, reach=0) for p in session.exec(query.limit(params.per_page))]  # type: ignore[call-overload]
     by_id = {row.profile.id: row for row in listing}
     if by_id:
         identities = session.exec(
             select(Identity).where(col(Identity.profile_id).in_(list(by_id))).order_by(col(Identity.followers).desc())
         )
         for identity in identities:
-            by_id[identity.profile_id].identities.append(identity)
+            row = by_id[identity.profile_id]
+            row.identities.append(identity)
+            row.reach += identity.followers
     return ProfileListing(rows=listing, total=int(total), page=page, per_page=params.per_page)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -15,8 +15,9 @@ from crm.accounts import service as accounts
 from crm.accounts.models import User
 from crm.audit.service import Actor
 from crm.db import session_scope, write_bind
-from crm.errors import AuthenticationFailed, PermissionDenied
+from crm.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from crm.i18n import gettext
+from crm.schemas import MAX_ID
 from crm.security import csrf_token_valid
 from crm.settings import Settings
 
@@ -47,6 +48,8 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 DB = Annotated[Session, Depends(get_db)]
+# Ids in paths: beyond the INTEGER range nothing can exist, so say 422 before the database errors.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def client_ip(request: Request) -> str:
@@ -144,26 +147,31 @@ def _same_origin(request: Request) -> bool:
 
 
 async def write_guard(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
-    """Applied to every route: a mutating request must be same-origin, carry a CSRF token
-    (unless it authenticates with a bearer token, which a browser never sends on its own),
-    and come from someone allowed to write. New routes get this without asking for it."""
+    """Applied to every route: a mutating request must come from someone signed in (except
+    login/logout), be same-origin, carry a CSRF token (unless it authenticates with a bearer token,
+    which a browser never sends on its own), and come from someone allowed to write. Form text with
+    NUL characters, which PostgreSQL cannot store, is refused here once for every form.
+    New routes get all of this without asking for it."""
     if request.method not in MUTATING:
         return
+    open_route = request.url.path in OPEN_MUTATIONS
+    if user is None and not open_route:
+        raise LoginRequired()
+    form = None
+    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        if any(isinstance(value, str) and "\x00" in value for value in form.values()):
+            raise InvalidInput(gettext("Text must not contain NUL characters."))
     if not getattr(request.state, "via_token", False):
         if not _same_origin(request):
             raise PermissionDenied(gettext("Cross-site request refused."))
         submitted = request.headers.get("x-csrf-token")
-        if submitted is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
-            form = await request.form()
+        if submitted is None and form is not None:
             value = form.get("csrf_token")
             submitted = value if isinstance(value, str) else None
         if not csrf_token_valid(get_settings(request).effective_secret_key, request.state.csrf_cookie, submitted):
-            raise PermissionDenied(gettext("The form expired or did not come from this site. Reload the page and try again."))
-    if request.url.path in OPEN_MUTATIONS:
-        return
-    if user is None:
-        raise LoginRequired()
-    if not user.can_write:
+            raise PermissionDenied(
+                gettext("The form expired or did not come from this site. Reload the page and try again.")
+            )
+    if user is not None and not open_route and not user.can_write:
         raise PermissionDenied(gettext("Your role can read but not change anything."))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import EmailStr
 from pydantic import Field as PydField
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
+from crm.schemas import InputModel
 
 
 class Role(StrEnum):
@@ -68,8 +69,7 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = optional_datetime_field()
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class UserIn(InputModel):
 
     email: EmailStr
     name: str = PydField(min_length=1, max_length=200)

@@ -31,7 +31,7 @@ class LoginLimits:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    return email.replace("\x00", "").strip().lower()
 
 
 def get_user_by_email(session: Session, email: str) -> User | None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from crm.deps import DB, CurrentUser, actor_for
+from crm.deps import DB, CurrentUser, IdPath, actor_for
 from crm.profiles import service as profiles
 from crm.profiles.models import (
     IdentityOut,
@@ -17,14 +17,16 @@ from crm.profiles.models import (
     ProfileRole,
     ProfileStatus,
 )
+from crm.schemas import ErrorOut
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in and no valid API token"},
-    403: {"description": "Your role cannot change data, or the CSRF token is missing"},
-    404: {"description": "No such profile"},
-    422: {"description": "Invalid fields; `errors` names each one"},
+    400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8 JSON)"},
+    401: {"model": ErrorOut, "description": "Not signed in and no valid API token"},
+    403: {"model": ErrorOut, "description": "Your role cannot change data, or the CSRF token is missing"},
+    404: {"model": ErrorOut, "description": "No such profile"},
+    422: {"model": ErrorOut, "description": "Invalid fields; `errors` names each one"},
 }
 
 
@@ -72,26 +74,26 @@ def create_profile(request: Request, db: DB, user: CurrentUser, body: ProfileIn,
 
 
 @router.get("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
-def get_profile(db: DB, user: CurrentUser, profile_id: int) -> ProfileOut:
+def get_profile(db: DB, user: CurrentUser, profile_id: IdPath) -> ProfileOut:
     return _out(db, profile_id)
 
 
 @router.patch("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
-def patch_profile(request: Request, db: DB, user: CurrentUser, profile_id: int, body: ProfilePatch) -> ProfileOut:
+def patch_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, body: ProfilePatch) -> ProfileOut:
     profiles.update_profile(db, profile_id, body, actor=actor_for(request, user))
     db.commit()
     return _out(db, profile_id)
 
 
 @router.put("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
-def replace_profile(request: Request, db: DB, user: CurrentUser, profile_id: int, body: ProfileIn) -> ProfileOut:
+def replace_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, body: ProfileIn) -> ProfileOut:
     profiles.update_profile(db, profile_id, body, actor=actor_for(request, user))
     db.commit()
     return _out(db, profile_id)
 
 
 @router.delete("/{profile_id}", status_code=204, responses=ERRORS)
-def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: int) -> Response:
+def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
     profiles.delete_profile(db, profile_id, actor=actor_for(request, user))
     db.commit()
     return Response(status_code=204)

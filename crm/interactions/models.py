@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field
@@ -88,8 +88,8 @@ class Interaction(SQLModel, table=True):
     title: str = Field(default="", max_length=300)
     body: str = Field(default="")
     occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
-    reach: int = Field(default=0)
-    engagements: int = Field(default=0)
+    reach: int = Field(default=0, sa_type=BigInteger)
+    engagements: int = Field(default=0, sa_type=BigInteger)
     sentiment: float | None = Field(default=None)
     counterpart_id: int | None = Field(default=None, foreign_key="profile.id", ondelete="SET NULL", index=True)
     source: str = Field(default="manual", max_length=50)

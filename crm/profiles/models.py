@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydField
-from sqlalchemy import JSON, Index, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
+from crm.schemas import DbId, InputModel
 
 
 class ProfileRole(StrEnum):
@@ -91,9 +92,9 @@ class Identity(SQLModel, table=True):
     handle: str = Field(max_length=200)
     handle_key: str = Field(max_length=200, index=True)
     url: str = Field(default="", max_length=500)
-    followers: int = Field(default=0)
-    following: int = Field(default=0)
-    posts: int = Field(default=0)
+    followers: int = Field(default=0, sa_type=BigInteger)
+    following: int = Field(default=0, sa_type=BigInteger)
+    posts: int = Field(default=0, sa_type=BigInteger)
     engagement_rate: float | None = Field(default=None)
     verified: bool = Field(default=False)
     last_synced_at: datetime | None = optional_datetime_field()
@@ -103,16 +104,38 @@ class Identity(SQLModel, table=True):
 
 # ---- request and response schemas (never table models) ---------------------------------------
 
+# Counts are BIGINT columns (a channel can pass 2^31 followers).
+MAX_COUNT = 10_000_000_000
 
-class IdentityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+def _clean_topics(topics: list[str]) -> list[str]:
+    """Tags are lower-case, single-spaced and listed once."""
+    seen: dict[str, None] = {}
+    for topic in topics:
+        tag = " ".join(topic.split()).lower()
+        if len(tag) > 50:
+            raise ValueError("a topic is at most 50 characters")
+        if tag:
+            seen.setdefault(tag, None)
+    return list(seen)
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))
+
+
+Topics = Annotated[list[str], PydField(max_length=50), AfterValidator(_clean_topics)]
+Roles = Annotated[list[ProfileRole], PydField(max_length=8), AfterValidator(_unique)]
+
+
+class IdentityIn(InputModel):
 
     platform: Platform
     handle: str = PydField(min_length=1, max_length=200)
     url: str = PydField(default="", max_length=500)
-    followers: int = PydField(default=0, ge=0, le=10_000_000_000)
-    following: int = PydField(default=0, ge=0, le=10_000_000_000)
-    posts: int = PydField(default=0, ge=0, le=10_000_000_000)
+    followers: int = PydField(default=0, ge=0, le=MAX_COUNT)
+    following: int = PydField(default=0, ge=0, le=MAX_COUNT)
+    posts: int = PydField(default=0, ge=0, le=MAX_COUNT)
     engagement_rate: float | None = PydField(default=None, ge=0, le=100)
     verified: bool = False
 
@@ -124,14 +147,12 @@ class IdentityIn(BaseModel):
         return value
 
 
-class ProfileIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ProfileIn(InputModel):
     display_name: str = PydField(min_length=1, max_length=200)
-    roles: list[ProfileRole] = PydField(default_factory=list, max_length=8)
+    roles: Roles = PydField(default_factory=list)
     is_team_member: bool = False
     bio: str = PydField(default="", max_length=5000)
-    topics: list[str] = PydField(default_factory=list, max_length=50)
+    topics: Topics = PydField(default_factory=list)
     language: str = PydField(default="", max_length=20)
     location: str = PydField(default="", max_length=200)
     status: ProfileStatus = ProfileStatus.prospect
@@ -139,37 +160,18 @@ class ProfileIn(BaseModel):
     may_feature: bool = False
     consent_basis: ConsentBasis = ConsentBasis.none
     consent_date: date | None = None
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     identities: list[IdentityIn] = PydField(default_factory=list, max_length=50)
 
-    @field_validator("topics")
-    @classmethod
-    def _clean_topics(cls, topics: list[str]) -> list[str]:
-        seen: dict[str, None] = {}
-        for topic in topics:
-            tag = " ".join(topic.split()).lower()
-            if len(tag) > 50:
-                raise ValueError("a topic is at most 50 characters")
-            if tag:
-                seen.setdefault(tag, None)
-        return list(seen)
 
-    @field_validator("roles")
-    @classmethod
-    def _unique_roles(cls, roles: list[ProfileRole]) -> list[ProfileRole]:
-        return list(dict.fromkeys(roles))
-
-
-class ProfilePatch(BaseModel):
+class ProfilePatch(InputModel):
     """Partial update: only the fields sent change. `identities`, when sent, replaces the list."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     display_name: str | None = PydField(default=None, min_length=1, max_length=200)
-    roles: list[ProfileRole] | None = None
+    roles: Roles | None = None
     is_team_member: bool | None = None
     bio: str | None = PydField(default=None, max_length=5000)
-    topics: list[str] | None = None
+    topics: Topics | None = None
     language: str | None = PydField(default=None, max_length=20)
     location: str | None = PydField(default=None, max_length=200)
     status: ProfileStatus | None = None
@@ -177,7 +179,7 @@ class ProfilePatch(BaseModel):
     may_feature: bool | None = None
     consent_basis: ConsentBasis | None = None
     consent_date: date | None = None
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     identities: list[IdentityIn] | None = PydField(default=None, max_length=50)
 
 

@@ -111,7 +111,7 @@ def _json_element(value: str) -> str:
 
 
 def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
-    for term in params.q.split()[:5]:
+    for term in params.q.replace("\x00", "").split()[:5]:
         pattern = _like_pattern(term.lstrip("@"))
         # Uncorrelated, so the identities are scanned once per term, not once per profile.
         handle_match = select(Identity.profile_id).where(col(Identity.handle_key).like(pattern, escape="\\"))
@@ -125,7 +125,8 @@ def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
     if params.role:
         query = query.where(cast(col(Profile.roles), Text).like(_json_element(params.role), escape="\\"))
     if params.topic:
-        query = query.where(cast(col(Profile.topics), Text).like(_json_element(params.topic), escape="\\"))
+        topic = params.topic.replace("\x00", "")
+        query = query.where(cast(col(Profile.topics), Text).like(_json_element(topic), escape="\\"))
     return query
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from crm.deps import DB, CurrentUser, WriterUser, actor_for, get_settings
+from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for, get_settings
 from crm.errors import InvalidInput
 from crm.i18n import gettext
 from crm.profiles import service as profiles
@@ -198,32 +198,32 @@ def create_profile(request: Request, db: DB, user: CurrentUser, form: Form) -> R
 
 
 @router.get("/{profile_id}")
-def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: int) -> Response:
+def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
     detail = profiles.profile_detail(db, profile_id)
     return render(request, "profiles/detail.html", {"detail": detail})
 
 
 @router.get("/{profile_id}/edit")
-def edit_profile(request: Request, db: DB, user: WriterUser, profile_id: int) -> Response:
+def edit_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath) -> Response:
     detail = profiles.profile_detail(db, profile_id)
     values = _values_from_profile(detail)
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=profile_id, detail=detail))
 
 
 @router.post("/{profile_id}")
-def update_profile(request: Request, db: DB, user: CurrentUser, profile_id: int, form: Form) -> Response:
+def update_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, form: Form) -> Response:
     return _save(request, db, user, form, profile_id)
 
 
 @router.get("/{profile_id}/delete")
-def confirm_delete(request: Request, db: DB, user: WriterUser, profile_id: int) -> Response:
+def confirm_delete(request: Request, db: DB, user: WriterUser, profile_id: IdPath) -> Response:
     profile = profiles.get_profile(db, profile_id)
     impact = profiles.deletion_impact(db, profile_id)
     return render(request, "profiles/delete.html", {"profile": profile, "impact": impact})
 
 
 @router.post("/{profile_id}/delete")
-def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: int) -> Response:
+def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
     name = profiles.delete_profile(db, profile_id, actor=actor_for(request, user))
     db.commit()
     return redirect(request, "/people", flash=gettext("%(name)s was deleted.") % {"name": name})

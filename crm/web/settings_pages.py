@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from crm.accounts import service as accounts
 from crm.accounts.models import Role, UserIn
 from crm.audit import service as audit
-from crm.deps import DB, AdminUser, CurrentUser, actor_for
+from crm.deps import DB, AdminUser, CurrentUser, IdPath, actor_for
 from crm.errors import Conflict, InvalidInput
 from crm.i18n import N_, gettext, ngettext
 from crm.templating import render
@@ -62,7 +62,7 @@ def create_user(request: Request, db: DB, user: AdminUser, form: Form) -> Respon
 
 
 @router.post("/users/{user_id}/role")
-def change_role(request: Request, db: DB, user: AdminUser, user_id: int, form: Form) -> Response:
+def change_role(request: Request, db: DB, user: AdminUser, user_id: IdPath, form: Form) -> Response:
     role = text(form, "role")
     if role not in Role.__members__:
         raise InvalidInput(gettext("Choose admin, manager or viewer."))
@@ -73,7 +73,7 @@ def change_role(request: Request, db: DB, user: AdminUser, user_id: int, form: F
 
 
 @router.post("/users/{user_id}/active")
-def change_active(request: Request, db: DB, user: AdminUser, user_id: int, form: Form) -> Response:
+def change_active(request: Request, db: DB, user: AdminUser, user_id: IdPath, form: Form) -> Response:
     active = text(form, "active") == "true"
     changed = accounts.set_active(db, user_id, active, actor=actor_for(request, user))
     db.commit()
@@ -126,7 +126,7 @@ def audit_log(request: Request, db: DB, user: AdminUser, page: str = "1", action
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(request: Request, db: DB, user: CurrentUser, token_id: int) -> Response:
+def revoke_token(request: Request, db: DB, user: CurrentUser, token_id: IdPath) -> Response:
     accounts.revoke_api_token(db, token_id, user_id=user.id or 0, actor=actor_for(request, user))
     db.commit()
     return redirect(request, "/settings", flash=gettext("Token revoked."))

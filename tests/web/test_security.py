@@ -211,3 +211,19 @@ def test_htmx_error_pages_replace_main_not_the_asking_element(viewer_client):
     assert response.headers["HX-Retarget"] == "#main"
     assert response.headers["HX-Reselect"] == "#main"
     assert response.headers["HX-Reswap"] == "outerHTML"
+
+
+def test_ids_beyond_the_database_range_and_nul_text_are_4xx_pages(manager_client):
+    response = manager_client.get("/people/99999999999999999999")
+    assert response.status_code == 422
+    assert soup(response).select_one(".error-code").get_text() == "422"
+    response = manager_client.post("/people", data={"display_name": "a\x00b", "status": "active"})
+    assert response.status_code == 422
+    assert "NUL" in soup(response).select_one("main").get_text()
+    assert manager_client.get("/people?q=a%00b").status_code == 200
+
+
+def test_api_mutation_without_credentials_is_401_not_a_csrf_error(client):
+    response = client.post("/api/v1/profiles", json={"display_name": "x"})
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Sign in or send an API token."

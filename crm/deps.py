@@ -78,28 +78,37 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def optional_user(request: Request, db: DB) -> User | None:
-    """Resolves the session cookie or bearer token once per request (FastAPI caches it)."""
+def optional_user(request: Request) -> User | None:
+    """Resolves the session cookie or bearer token once per request (FastAPI caches it).
+
+    It reads in its own short transaction and refreshes "last seen" (at most once a minute) in
+    another, both finished before the route's session begins: on SQLite a write request's session
+    holds the write lock from its first statement, so touching the row from inside it would wait on
+    itself, and upgrading a read transaction to a write can fail outright under concurrency."""
     settings = get_settings(request)
+    engine = get_engine(request)
     bearer = _bearer(request)
-    if bearer is not None:
-        user = accounts.token_user(db, bearer)
-        if user is None:
-            raise AuthenticationFailed(gettext("That API token is unknown, revoked or expired."))
-        db.commit()  # last_used_at
-        request.state.user = user
-        request.state.via_token = True
-        return user
-    found = accounts.session_user(db, request.cookies.get(SESSION_COOKIE), policy=session_policy(settings))
-    if found is None:
-        request.state.user = None
-        return None
-    user, row = found
-    request.state.session_id = row.id
-    if accounts.needs_touch(row):
-        # In its own short transaction, so a read-only request stays read-only.
-        with session_scope(get_engine(request), write=True) as side:
-            accounts.touch_session(side, row.id or 0)
+    user: User | None = None
+    with session_scope(engine) as auth:
+        if bearer is not None:
+            found_token = accounts.token_user(auth, bearer)
+            if found_token is None:
+                raise AuthenticationFailed(gettext("That API token is unknown, revoked or expired."))
+            user, token = found_token
+            request.state.via_token = True
+            touch = accounts.token_needs_touch(token)
+        else:
+            found = accounts.session_user(auth, request.cookies.get(SESSION_COOKIE), policy=session_policy(settings))
+            row = found[1] if found else None
+            user = found[0] if found else None
+            request.state.session_id = row.id if row else None
+            touch = row is not None and accounts.needs_touch(row)
+    if touch:
+        with session_scope(engine, write=True) as writer:
+            if bearer is not None:
+                accounts.touch_token(writer, token.id or 0)
+            else:
+                accounts.touch_session(writer, request.state.session_id or 0)
     request.state.user = user
     return user
 

@@ -227,7 +227,8 @@ def create_api_token(session: Session, user: User, name: str, *, days: int | Non
     return row, raw
 
 
-def token_user(session: Session, raw: str) -> User | None:
+def token_user(session: Session, raw: str) -> tuple[User, ApiToken] | None:
+    """The user behind a bearer token, or None if it is unknown, revoked or expired."""
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(raw))).first()
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
@@ -235,9 +236,17 @@ def token_user(session: Session, raw: str) -> User | None:
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
-    return user
+    return user, row
+
+
+def token_needs_touch(row: ApiToken) -> bool:
+    return row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=1)
+
+
+def touch_token(session: Session, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = utcnow()
 
 
 def list_api_tokens(session: Session, user_id: int) -> list[ApiToken]:

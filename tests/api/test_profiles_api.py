@@ -106,6 +106,10 @@ def test_bearer_token_works_without_csrf_and_can_be_revoked(client, engine):
         row, raw = accounts.create_api_token(session, session.get(User, user.id), "CI", days=30, actor=SYSTEM)
     headers = {"Authorization": f"Bearer {raw}"}
     assert client.post("/api/v1/profiles", json=BODY, headers=headers).status_code == 201
+    with Session(engine) as session:
+        from crm.accounts.models import ApiToken
+
+        assert session.get(ApiToken, row.id).last_used_at is not None
     with session_scope(engine, write=True) as session:
         accounts.revoke_api_token(session, row.id, user_id=user.id, actor=SYSTEM)
     response = client.get("/api/v1/profiles", headers=headers)

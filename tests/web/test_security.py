@@ -227,3 +227,25 @@ def test_api_mutation_without_credentials_is_401_not_a_csrf_error(client):
     response = client.post("/api/v1/profiles", json={"display_name": "x"})
     assert response.status_code == 401
     assert response.json()["detail"] == "Sign in or send an API token."
+
+
+def test_a_change_after_a_quiet_minute_refreshes_the_session_without_locking_itself(manager_client, engine):
+    """The session's last_seen is refreshed at most once a minute. On SQLite a write request holds the
+    write lock, so the refresh must not wait for a second connection (that would stall for the busy
+    timeout and then fail)."""
+    import time
+    from datetime import timedelta
+
+    from crm.db import utcnow, write_bind
+
+    with Session(write_bind(engine)) as session:
+        for row in session.exec(select(UserSession)):
+            row.last_seen_at = utcnow() - timedelta(minutes=5)
+            session.add(row)
+        session.commit()
+    started = time.monotonic()
+    response = manager_client.post("/people", data={"display_name": "After a coffee", "status": "active"})
+    assert response.status_code == 303
+    assert time.monotonic() - started < 5
+    with Session(engine) as session:
+        assert all(utcnow() - row.last_seen_at < timedelta(minutes=1) for row in session.exec(select(UserSession)))

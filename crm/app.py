@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         # Everything loaded so far lives as long as the process: keep the collector off it, which
         # cuts the long GC pauses that made the p99 (benchmarks/README.md).
+        gc.collect()  # so no garbage is frozen with it
         gc.freeze()
         try:
             yield

@@ -70,6 +70,7 @@ ACTION_WORDS = {
     "token.create": N_("created an API token"),
     "token.revoke": N_("revoked an API token"),
     "user.password": N_("changed their password"),
+    "session.revoke_others": N_("signed out their other sessions"),
 }
 
 

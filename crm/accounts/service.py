@@ -190,6 +190,13 @@ def revoke_other_sessions(session: Session, user_id: int, *, keep_session_id: in
     return count
 
 
+def sign_out_elsewhere(session: Session, user_id: int, *, keep_session_id: int | None, actor: Actor) -> int:
+    count = revoke_other_sessions(session, user_id, keep_session_id=keep_session_id)
+    audit.record(session, actor=actor, action="session.revoke_others", object_type="user", object_id=user_id,
+                 after={"sessions": count})
+    return count
+
+
 def revoke_all_sessions(session: Session, user_id: int | None) -> int:
     rows = session.exec(select(UserSession).where(UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None)))
     count = 0

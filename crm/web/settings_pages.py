@@ -19,7 +19,7 @@ router = APIRouter(prefix="/settings")
 
 AUDIT_FILTERS = {
     "login": N_("Sign-ins"), "logout": N_("Sign-outs"), "profile.": N_("People"), "user.": N_("Users"),
-    "token.": N_("API tokens"),
+    "token.": N_("API tokens"), "session.": N_("Sessions"),
 }
 
 
@@ -110,7 +110,9 @@ def change_password(request: Request, db: DB, user: CurrentUser, form: Form) -> 
 
 @router.post("/sessions/revoke-others")
 def revoke_other_sessions(request: Request, db: DB, user: CurrentUser) -> Response:
-    count = accounts.revoke_other_sessions(db, user.id or 0, keep_session_id=request.state.session_id)
+    count = accounts.sign_out_elsewhere(
+        db, user.id or 0, keep_session_id=request.state.session_id, actor=actor_for(request, user)
+    )
     db.commit()
     return redirect(request, "/settings#sessions", flash=ngettext(
         "Signed out of %(num)d other session.", "Signed out of %(num)d other sessions.", count) % {"num": count})

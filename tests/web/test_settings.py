@@ -117,6 +117,11 @@ def test_sign_out_everywhere_else(manager_client):
         assert manager_client.post("/settings/sessions/revoke-others").status_code == 303
         assert phone.get("/people").status_code == 303
         assert manager_client.get("/people").status_code == 200
+    from crm.audit.models import AuditEvent
+
+    with Session(manager_client.app.state.engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "session.revoke_others")).one()
+        assert event.after == {"sessions": 1}
 
 
 def test_audit_log_lists_changes_newest_first_as_page_and_fragment(admin_client, engine):

@@ -249,3 +249,17 @@ def test_a_change_after_a_quiet_minute_refreshes_the_session_without_locking_its
     assert time.monotonic() - started < 5
     with Session(engine) as session:
         assert all(utcnow() - row.last_seen_at < timedelta(minutes=1) for row in session.exec(select(UserSession)))
+
+
+def test_session_ends_at_its_absolute_lifetime_even_when_active(manager_client, engine, settings):
+    from datetime import timedelta
+
+    from crm.db import utcnow, write_bind
+
+    with Session(write_bind(engine)) as session:
+        row = session.exec(select(UserSession)).one()
+        assert row.expires_at - row.created_at == timedelta(hours=settings.session_absolute_hours)
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(row)
+        session.commit()
+    assert manager_client.get("/people").status_code == 303

@@ -181,22 +181,9 @@ def reach_of(identities: list[Identity]) -> int:
 def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
     profile = get_profile(session, profile_id)
     identities = identities_of(session, profile_id)
-    interactions = list(
-        session.exec(
-            select(Interaction)
-            .where(Interaction.profile_id == profile_id)
-            .order_by(col(Interaction.occurred_at).desc())
-            .limit(20)
-        )
-    )
-    interaction_count = session.exec(
-        select(func.count()).select_from(Interaction).where(Interaction.profile_id == profile_id)
-    ).one()
-    relationship_count = session.exec(
-        select(func.count())
-        .select_from(Relationship)
-        .where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
-    ).one()
+    interactions = timeline(session, profile_id)
+    interaction_count = count_interactions(session, profile_id)
+    relationship_count = count_relationships(session, profile_id)
     owner = session.get(User, profile.owner_id) if profile.owner_id else None
     return ProfileDetail(
         connections=strongest_connections(session, profile_id),
@@ -204,11 +191,41 @@ def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
         identities=identities,
         reach=reach_of(identities),
         interactions=interactions,
-        interaction_count=int(interaction_count),
-        relationship_count=int(relationship_count),
+        interaction_count=interaction_count,
+        relationship_count=relationship_count,
         owner=owner,
         history=audit.events_for(session, object_type="profile", object_id=profile_id, limit=20),
     )
+
+
+TIMELINE_PAGE = 20
+
+
+def count_relationships(session: Session, profile_id: int) -> int:
+    """Edges in either direction."""
+    query = (
+        select(func.count())
+        .select_from(Relationship)
+        .where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
+    )
+    return int(session.exec(query).one())
+
+
+def count_interactions(session: Session, profile_id: int) -> int:
+    query = select(func.count()).select_from(Interaction).where(Interaction.profile_id == profile_id)
+    return int(session.exec(query).one())
+
+
+def timeline(session: Session, profile_id: int, *, offset: int = 0) -> list[Interaction]:
+    """A page of the person's history, newest first."""
+    query = (
+        select(Interaction)
+        .where(Interaction.profile_id == profile_id)
+        .order_by(col(Interaction.occurred_at).desc(), col(Interaction.id).desc())
+        .offset(max(0, offset))
+        .limit(TIMELINE_PAGE)
+    )
+    return list(session.exec(query))
 
 
 def strongest_connections(session: Session, profile_id: int, *, limit: int = 12) -> list[Connection]:
@@ -346,16 +363,8 @@ def deletion_impact(session: Session, profile_id: int) -> DeletionImpact:
     count = func.count()
     return DeletionImpact(
         identities=int(session.exec(select(count).select_from(Identity).where(Identity.profile_id == profile_id)).one()),
-        interactions=int(
-            session.exec(select(count).select_from(Interaction).where(Interaction.profile_id == profile_id)).one()
-        ),
-        relationships=int(
-            session.exec(
-                select(count)
-                .select_from(Relationship)
-                .where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
-            ).one()
-        ),
+        interactions=count_interactions(session, profile_id),
+        relationships=count_relationships(session, profile_id),
     )
 
 

@@ -16,7 +16,7 @@ from crm.errors import InvalidInput
 from crm.i18n import gettext
 from crm.profiles import service as profiles
 from crm.profiles.models import ConsentBasis, Platform, ProfileIn, ProfileRole, ProfileStatus
-from crm.templating import render
+from crm.templating import is_fragment_request, render
 from crm.web.common import Form, checkbox, field_errors, int_or_none, redirect, text
 
 router = APIRouter(prefix="/people")
@@ -201,6 +201,18 @@ def create_profile(request: Request, db: DB, user: CurrentUser, form: Form) -> R
 def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
     detail = profiles.profile_detail(db, profile_id)
     return render(request, "profiles/detail.html", {"detail": detail})
+
+
+@router.get("/{profile_id}/timeline")
+def timeline_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, offset: int = 0) -> Response:
+    """Older history for the profile page (htmx appends it); without htmx, the profile page itself."""
+    if not is_fragment_request(request):
+        return redirect(request, f"/people/{profile_id}#timeline")
+    profiles.get_profile(db, profile_id)
+    items = profiles.timeline(db, profile_id, offset=offset)
+    context = {"items": items, "profile_id": profile_id, "shown": max(0, offset) + len(items),
+               "total": profiles.count_interactions(db, profile_id)}
+    return render(request, "profiles/_timeline_page.html", context)
 
 
 @router.get("/{profile_id}/edit")

@@ -256,3 +256,29 @@ def test_g_demoted_while_editing_gets_a_whole_error_page(
     expect(page.locator("header.topbar")).to_have_count(1)  # one page, not a page inside the form
     expect(page.locator("form#profile-form")).to_have_count(0)
     screenshot(page, "g-demoted-forbidden")
+
+
+def test_h_older_history_loads_in_place(page: Any, live_server: LiveServer) -> None:
+    from datetime import timedelta
+
+    from crm.db import session_scope, utcnow
+    from crm.interactions.models import Interaction
+
+    person = make_profile(live_server.engine, "Busy Person")
+    with session_scope(live_server.engine, write=True) as session:
+        for n in range(25):
+            session.add(Interaction(profile_id=person.id, kind="forum_answer", title=f"Answer {n:02d}",
+                                    occurred_at=utcnow() - timedelta(days=n)))
+    sign_in(page)
+    page.goto(f"/people/{person.id}")
+    items = page.locator("#timeline li")
+    expect(items).to_have_count(20)
+    expect(page.locator("#timeline-more")).to_contain_text("20 of 25")
+    _set_marker(page)
+    page.get_by_role("button", name="Show older").click()
+    expect(items).to_have_count(25)
+    expect(items.last).to_contain_text("Answer 24")
+    expect(page.locator("#timeline-more")).to_contain_text("25 of 25")
+    expect(page.get_by_role("button", name="Show older")).to_have_count(0)
+    _assert_marker(page)
+    screenshot(page, "h-timeline-older")

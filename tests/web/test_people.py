@@ -273,3 +273,35 @@ def test_pagination_links_keep_every_filter(manager_client, engine):
     assert page.select_one(".pagination a[rel=next]")["href"] == (
         "/people?q=active&status=active&topic=python&sort=name&dir=desc&page=2"
     )
+
+
+def test_timeline_shows_twenty_then_loads_older_with_htmx(manager_client, engine):
+    from datetime import timedelta
+
+    from crm.db import session_scope, utcnow
+    from crm.interactions.models import Interaction
+
+    profile = make_profile(engine, "Busy Person")
+    with session_scope(engine, write=True) as session:
+        for n in range(45):
+            session.add(Interaction(profile_id=profile.id, kind="post", title=f"Post {n:02d}",
+                                    occurred_at=utcnow() - timedelta(days=n)))
+    page = soup(manager_client.get(f"/people/{profile.id}"))
+    titles = [li.get_text(" ", strip=True) for li in page.select("#timeline li")]
+    assert len(titles) == 20 and "Post 00" in titles[0]
+    more = page.select_one("#timeline-more button")
+    assert more["hx-get"] == f"/people/{profile.id}/timeline?offset=20"
+    assert "20 of 45" in page.select_one("#timeline-more").get_text()
+
+    fragment = soup(manager_client.get(more["hx-get"], headers=HX))
+    assert fragment.select_one("nav") is None
+    older = [li.get_text(" ", strip=True) for li in fragment.select("li")]
+    assert len(older) == 20 and "Post 20" in older[0]
+    oob = fragment.select_one("#timeline-more")
+    assert oob["hx-swap-oob"] == "true" and "40 of 45" in oob.get_text()
+    last = soup(manager_client.get(oob.select_one("button")["hx-get"], headers=HX))
+    assert len(last.select("li")) == 5 and last.select_one("#timeline-more button") is None
+
+    full = manager_client.get(f"/people/{profile.id}/timeline?offset=20")
+    assert full.status_code == 303 and full.headers["location"] == f"/people/{profile.id}#timeline"
+    assert manager_client.get("/people/424242/timeline", headers=HX).status_code == 404

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import Field
@@ -21,9 +20,3 @@ def updated_at_field() -> Any:
 def optional_datetime_field(**kwargs: Any) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=True, **kwargs)
 
-
-def touch(obj: Any) -> None:
-    obj.updated_at = utcnow()
-
-
-__all__ = ["created_at_field", "updated_at_field", "optional_datetime_field", "touch", "datetime"]

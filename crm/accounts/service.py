@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import ApiToken, Role, User, UserIn, UserSession
@@ -54,10 +53,6 @@ def create_user(session: Session, data: UserIn, *, actor: Actor, password_hash: 
 
 def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.email)))
-
-
-def count_users(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(User)).one())
 
 
 def set_role(session: Session, user_id: int, role: Role, *, actor: Actor) -> User:

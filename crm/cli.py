@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -122,13 +123,16 @@ def seed(
         raise typer.Exit(2) from None
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, workers: int = 1) -> None:
     import uvicorn
 
     from crm.app import create_app
 
+    # Several workers need an import string; they read the same CRM_* environment.
+    target: Any = "crm.asgi:app" if workers > 1 else create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        target,
+        workers=workers if workers > 1 else None,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -143,6 +147,7 @@ def _serve(settings: Settings) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (CRM_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (CRM_PORT)")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (one per core is a good start)")] = 1,
 ) -> None:
     """Run the web app."""
     from crm.db import SchemaOutOfDate, ensure_schema_current
@@ -154,8 +159,11 @@ def serve(
     except SchemaOutOfDate as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
+    if workers > 1 and (host or port):
+        # Workers build their settings from the environment, so pass the address that way too.
+        os.environ.update({"CRM_HOST": settings.host, "CRM_PORT": str(settings.port)})
     console.print(f"Altavoz on http://{settings.host}:{settings.port}/")
-    _serve(settings)
+    _serve(settings, workers)
 
 
 @app.command()

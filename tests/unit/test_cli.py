@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -82,3 +83,40 @@ def test_demo_prepares_everything_and_prints_working_credentials(data_dir):
         assert len(session.exec(select(Profile)).all()) == 300
         admin = session.exec(select(User).where(User.email == DEMO_ADMIN)).one()
         assert verify_password(new_password, admin.password_hash)
+
+
+def test_serve_with_workers_answers_on_the_port(data_dir):
+    """A real server in a subprocess: two workers, the import-string app, settings from the env."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx2 as httpx
+
+    from tests.pg_server import free_port
+
+    runner.invoke(app, ["db", "upgrade"])
+    port = free_port()
+    import crm
+
+    code_root = str(Path(crm.__file__).resolve().parents[1])  # the same crm these tests import
+    env = {**os.environ, "CRM_DATA_DIR": str(data_dir), "CRM_SECRET_KEY": "k" * 40,
+           "PYTHONPATH": os.pathsep.join(filter(None, [code_root, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "crm.cli", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert "Sign in to Altavoz" in response.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

@@ -10,3 +10,10 @@ document.addEventListener("htmx:after:swap", (event) => {
   const invalid = target.querySelector ? target.querySelector("[aria-invalid='true']") : null;
   if (invalid) invalid.focus();
 });
+// Plain forms that undo something ask first: <form data-confirm="Revoke this token?">.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

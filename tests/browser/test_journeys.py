@@ -282,3 +282,28 @@ def test_h_older_history_loads_in_place(page: Any, live_server: LiveServer) -> N
     expect(page.get_by_role("button", name="Show older")).to_have_count(0)
     _assert_marker(page)
     screenshot(page, "h-timeline-older")
+
+
+def test_i_revoking_a_token_asks_first(page: Any, live_server: LiveServer) -> None:
+    sign_in(page)
+    page.goto("/settings")
+    page.get_by_label("Token name").fill("Zapier")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#new-token")).to_contain_text("avz_")
+    revoke = page.get_by_role("button", name="Revoke")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    revoke.click()
+    expect(page.locator("#tokens tbody tr")).to_have_count(1)  # kept: the user said no
+
+    messages: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    revoke.click()
+    expect(page.get_by_text("Token revoked.")).to_be_visible()
+    expect(page.locator("#tokens tbody tr")).to_have_count(0)
+    assert messages == ["Revoke the token “Zapier”? Scripts using it stop working."]

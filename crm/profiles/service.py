@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import Select, Text, and_, cast, delete, func, or_
 from sqlmodel import Session, col, select
 
@@ -248,6 +250,34 @@ def strongest_connections(session: Session, profile_id: int, *, limit: int = 12)
         Connection(int(other_id), name, rel.kind, rel.source_id == profile_id, rel.strength)
         for rel, other_id, name in session.exec(query)  # type: ignore[call-overload]
     ]
+
+
+@dataclass(frozen=True)
+class SimilarProfile:
+    profile_id: int
+    display_name: str
+    score: float
+
+
+def similar_profiles(
+    session: Session, name: str, *, exclude_id: int | None = None, limit: int = 3, cutoff: float = 85
+) -> list[SimilarProfile]:
+    """People whose name looks like `name` (word order and accents aside): a hint against adding
+    the same person twice. Fuzzy names are only ever suggestions, never merged automatically."""
+    wanted = _fold(name)
+    if len(wanted) < 3:
+        return []
+    rows = session.exec(select(Profile.id, Profile.display_name)).all()  # type: ignore[call-overload]
+    names: dict[int, str] = {pid: display for pid, display in rows if pid is not None}
+    choices = {pid: _fold(display) for pid, display in names.items() if pid != exclude_id}
+    matches = process.extract(wanted, choices, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=limit)
+    return [SimilarProfile(pid, names[pid], float(score)) for _, score, pid in matches]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, so "Maria Jose" finds "María José"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
 
 
 def _check_identities(session: Session, identities: list[IdentityIn], *, profile_id: int | None) -> None:

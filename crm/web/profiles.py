@@ -185,6 +185,17 @@ def new_profile(request: Request, db: DB, user: WriterUser) -> Response:
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=None))
 
 
+@router.get("/similar")
+def similar_people(
+    request: Request, db: DB, user: WriterUser, display_name: str = "", exclude: int | None = None
+) -> Response:
+    """While a name is typed into the form: people already in Altavoz with a similar name."""
+    if not is_fragment_request(request):
+        return redirect(request, "/people?" + urlencode({"q": display_name}))
+    matches = profiles.similar_profiles(db, display_name[:200], exclude_id=exclude)
+    return render(request, "profiles/_similar.html", {"matches": matches})
+
+
 @router.get("/identity-row")
 def identity_row(request: Request, user: WriterUser, index: int = 0) -> Response:
     """One more blank identity row for the form (htmx appends it)."""

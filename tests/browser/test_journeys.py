@@ -307,3 +307,16 @@ def test_i_revoking_a_token_asks_first(page: Any, live_server: LiveServer) -> No
     expect(page.get_by_text("Token revoked.")).to_be_visible()
     expect(page.locator("#tokens tbody tr")).to_have_count(0)
     assert messages == ["Revoke the token “Zapier”? Scripts using it stop working."]
+
+
+def test_j_a_similar_name_is_pointed_out_while_typing(page: Any, live_server: LiveServer) -> None:
+    make_profile(live_server.engine, "María José Fernández")
+    sign_in(page)
+    page.goto("/people/new")
+    _set_marker(page)
+    page.get_by_label("Name").press_sequentially("Maria Jose Fernandez", delay=10)
+    hint = page.get_by_role("status").filter(has_text="Already in Altavoz?")
+    expect(hint).to_be_visible()
+    expect(hint.get_by_role("link", name="María José Fernández")).to_be_visible()
+    _assert_marker(page)
+    screenshot(page, "j-similar-name")

@@ -305,3 +305,20 @@ def test_timeline_shows_twenty_then_loads_older_with_htmx(manager_client, engine
     full = manager_client.get(f"/people/{profile.id}/timeline?offset=20")
     assert full.status_code == 303 and full.headers["location"] == f"/people/{profile.id}#timeline"
     assert manager_client.get("/people/424242/timeline", headers=HX).status_code == 404
+
+
+def test_similar_names_are_suggested_while_typing(manager_client, engine):
+    ana = make_profile(engine, "María José Fernández")
+    make_profile(engine, "Bruno Díaz")
+    hint = soup(manager_client.get("/people/similar?display_name=Fernandez+Maria+Jose", headers=HX))
+    links = hint.select(".similar a")
+    assert [a.get_text() for a in links] == ["María José Fernández"]
+    assert links[0]["href"] == f"/people/{ana.id}"
+    assert soup(manager_client.get("/people/similar?display_name=Carla+Gil", headers=HX)).select_one(".similar") is None
+    # Editing Ana does not warn about Ana herself.
+    own = soup(manager_client.get(f"/people/similar?display_name=Maria+Jose+Fernandez&exclude={ana.id}", headers=HX))
+    assert own.select_one(".similar") is None
+    form = soup(manager_client.get(f"/people/{ana.id}/edit"))
+    assert form.select_one("#similar-people")["hx-get"] == f"/people/similar?exclude={ana.id}"
+    full = manager_client.get("/people/similar?display_name=Bruno")
+    assert full.status_code == 303 and full.headers["location"] == "/people?q=Bruno"

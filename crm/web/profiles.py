@@ -198,7 +198,9 @@ def similar_people(
 
 @router.get("/identity-row")
 def identity_row(request: Request, user: WriterUser, index: int = 0) -> Response:
-    """One more blank identity row for the form (htmx appends it)."""
+    """One more blank identity row for the form (htmx appends it); without htmx, the form itself."""
+    if not is_fragment_request(request):
+        return redirect(request, "/people/new")
     context = {"index": max(0, min(index, 99)), "row": _blank_identity(), "errors": {}, "platforms": list(Platform)}
     return render(request, "profiles/_new_identity_row.html", context)
 

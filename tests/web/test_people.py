@@ -195,6 +195,8 @@ def test_identity_row_endpoint_adds_a_row_and_moves_the_button(manager_client):
     assert page.select_one("select[name=identities-4-platform]") is not None
     button = page.select_one("#add-identity")
     assert button["hx-swap-oob"] == "true" and button["hx-get"].endswith("index=5")
+    full = manager_client.get("/people/identity-row?index=4")
+    assert full.status_code == 303 and full.headers["location"] == "/people/new"
 
 
 def test_delete_needs_confirmation_and_removes_everything(manager_client, engine):

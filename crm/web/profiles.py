@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -60,6 +61,9 @@ def people_list(
 ) -> Response:
     params = _list_query(request, q, sort, dir, page, status, role, topic)
     listing = profiles.list_profiles(db, params)
+    if not listing.rows and listing.page > listing.pages:  # an old link past the end: show the last page
+        params = replace(params, page=listing.pages)
+        listing = profiles.list_profiles(db, params)
     context = {
         "listing": listing, "params": params, "statuses": list(ProfileStatus), "roles": list(ProfileRole),
         "people_url": people_url,

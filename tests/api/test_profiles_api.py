@@ -149,3 +149,9 @@ def test_api_reference_page_renders(client):
     page = soup(client.get("/api/docs"))
     paths = [code.get_text() for code in page.select(".api-op header code")]
     assert "/api/v1/profiles" in paths
+
+
+def test_a_page_past_the_end_is_empty_so_clients_stop(manager_client, engine):
+    make_profile(engine, "Only One")
+    body = manager_client.get("/api/v1/profiles", params={"page": 5}).json()
+    assert body["items"] == [] and body["total"] == 1 and body["pages"] == 1

@@ -324,3 +324,11 @@ def test_similar_names_are_suggested_while_typing(manager_client, engine):
     assert form.select_one("#similar-people")["hx-get"] == f"/people/similar?exclude={ana.id}"
     full = manager_client.get("/people/similar?display_name=Bruno")
     assert full.status_code == 303 and full.headers["location"] == "/people?q=Bruno"
+
+
+def test_a_page_past_the_end_shows_the_last_page(manager_client, engine):
+    for n in range(12):
+        make_profile(engine, f"Person {n:02d}")
+    page = soup(manager_client.get("/people?page=99"))
+    assert _names(page) == ["Person 10", "Person 11"]
+    assert "Page 2 of 2" in page.select_one(".pagination").get_text()

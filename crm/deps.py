@@ -98,13 +98,13 @@ def optional_user(request: Request) -> User | None:
                 raise AuthenticationFailed(gettext("That API token is unknown, revoked or expired."))
             user, token = found_token
             request.state.via_token = True
-            touch = accounts.token_needs_touch(token)
+            touch = accounts.due_for_touch(token.last_used_at)
         else:
             found = accounts.session_user(auth, request.cookies.get(SESSION_COOKIE), policy=session_policy(settings))
             row = found[1] if found else None
             user = found[0] if found else None
             request.state.session_id = row.id if row else None
-            touch = row is not None and accounts.needs_touch(row)
+            touch = row is not None and accounts.due_for_touch(row.last_seen_at)
     if touch:
         with session_scope(engine, write=True) as writer:
             if bearer is not None:

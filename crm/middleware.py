@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,25 +27,6 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
-
-
-def _cookies(scope: Scope) -> dict[str, str]:
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed cookie header is treated as no cookies
-                return {}
-            return {k: m.value for k, m in jar.items()}
-    return {}
-
-
-def _header(scope: Scope, wanted: bytes) -> str:
-    for name, value in scope.get("headers", []):
-        if name == wanted:
-            return str(value.decode("latin-1"))
-    return ""
 
 
 class FlashSerializer:
@@ -83,7 +64,8 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = _cookies(scope)
+        headers_in = Headers(scope=scope)
+        cookies = cookie_parser(headers_in.get("cookie", ""))
         csrf_cookie = cookies.get(CSRF_COOKIE) or ""
         fresh_cookie = "" if len(csrf_cookie) >= 20 else new_token()
         csrf_cookie = fresh_cookie or csrf_cookie
@@ -94,7 +76,7 @@ class SecurityMiddleware:
         state["secure_cookies"] = self.secure_cookies
         had_flash = FLASH_COOKIE in cookies
         state["flashes"] = self.flash.loads(cookies[FLASH_COOKIE]) if had_flash else []
-        token = current_locale.set(pick_locale(_header(scope, b"accept-language")))
+        token = current_locale.set(pick_locale(headers_in.get("accept-language", "")))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -80,7 +80,7 @@ def set_active(session: Session, user_id: int, active: bool, *, actor: Actor) ->
     user.is_active = active
     user.updated_at = utcnow()
     if not active:
-        revoke_all_sessions(session, user.id)
+        revoke_sessions(session, user.id or 0)
     audit.record(session, actor=actor, action="user.activate" if active else "user.deactivate",
                  object_type="user", object_id=user.id)
     return user
@@ -132,9 +132,9 @@ def session_user(session: Session, token: str | None, *, policy: SessionPolicy) 
     return user, row
 
 
-def needs_touch(row: UserSession) -> bool:
-    """Refresh last_seen at most once a minute, so reads do not all become writes."""
-    return utcnow() - row.last_seen_at > timedelta(minutes=1)
+def due_for_touch(last: datetime | None) -> bool:
+    """Refresh "last seen/used" at most once a minute, so reads do not all become writes."""
+    return last is None or utcnow() - last > timedelta(minutes=1)
 
 
 def touch_session(session: Session, session_id: int) -> None:
@@ -168,36 +168,25 @@ def change_password(
     user.password_hash = hash_password(new)
     user.updated_at = utcnow()
     session.add(user)
-    revoke_other_sessions(session, user.id or 0, keep_session_id=keep_session_id)
+    revoke_sessions(session, user.id or 0, keep_session_id=keep_session_id)
     audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
 
 
-def revoke_other_sessions(session: Session, user_id: int, *, keep_session_id: int | None) -> int:
-    rows = session.exec(
-        select(UserSession).where(
-            UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None), col(UserSession.id) != keep_session_id
-        )
-    )
-    count = 0
+def revoke_sessions(session: Session, user_id: int, *, keep_session_id: int | None = None) -> int:
+    """Ends the user's open sessions (all of them, or all but `keep_session_id`); returns how many."""
+    query = select(UserSession).where(UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None))
+    if keep_session_id is not None:
+        query = query.where(col(UserSession.id) != keep_session_id)
+    rows = list(session.exec(query))
     for row in rows:
         row.revoked_at = utcnow()
-        count += 1
-    return count
+    return len(rows)
 
 
 def sign_out_elsewhere(session: Session, user_id: int, *, keep_session_id: int | None, actor: Actor) -> int:
-    count = revoke_other_sessions(session, user_id, keep_session_id=keep_session_id)
+    count = revoke_sessions(session, user_id, keep_session_id=keep_session_id)
     audit.record(session, actor=actor, action="session.revoke_others", object_type="user", object_id=user_id,
                  after={"sessions": count})
-    return count
-
-
-def revoke_all_sessions(session: Session, user_id: int | None) -> int:
-    rows = session.exec(select(UserSession).where(UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None)))
-    count = 0
-    for row in rows:
-        row.revoked_at = utcnow()
-        count += 1
     return count
 
 
@@ -239,10 +228,6 @@ def token_user(session: Session, raw: str) -> tuple[User, ApiToken] | None:
     if user is None or not user.is_active:
         return None
     return user, row
-
-
-def token_needs_touch(row: ApiToken) -> bool:
-    return row.last_used_at is None or utcnow() - row.last_used_at > timedelta(minutes=1)
 
 
 def touch_token(session: Session, token_id: int) -> None:

@@ -114,7 +114,7 @@ def prepare_database(directory: Path) -> str:
     upgrade(engine)
     report = load_seed(engine, default_seed_dir(), shift_to=utcnow())
     with session_scope(engine, write=True) as session:
-        accounts.create_user(session, UserIn(email=EMAIL, name="Bench", password=PASSWORD, role=Role.manager),
+        accounts.create_user(UserIn(email=EMAIL, name="Bench", password=PASSWORD, role=Role.manager), session=session,
                              actor=SYSTEM, password_hash=hash_password(PASSWORD))
     engine.dispose()
     print(f"database: demo seed ({report.profiles} people, {report.identities} identities, "

@@ -188,14 +188,14 @@ def time_case(
     total = 0
     for _ in range(warmup):  # statement cache, page cache
         with Session(engine) as session:
-            total = list_profiles(session, case.query).total
+            total = list_profiles(case.query, session=session).total
     timings = Timings()
     clock.current = timings
     deadline = time.perf_counter() + budget_s
     for _ in range(runs):
         with Session(engine) as session:
             start = time.perf_counter()
-            listing = list_profiles(session, case.query)
+            listing = list_profiles(case.query, session=session)
             timings.calls.append((time.perf_counter() - start) * 1000)
         assert listing.total == total
         if len(timings.calls) >= 3 and time.perf_counter() > deadline:
@@ -372,7 +372,7 @@ def main() -> None:
         slowest = max(results, key=lambda r: percentile(r[1].calls, 95))
         clock.capture = True
         with Session(engine) as session:
-            list_profiles(session, slowest[0].query)
+            list_profiles(slowest[0].query, session=session)
         clock.capture = False
         print(f"\nEXPLAIN QUERY PLAN of the slowest case ({slowest[0].label}):")
         explain(path, clock.captured)

@@ -73,7 +73,7 @@ def createuser(
     try:
         data = UserIn(email=email, name=name or email.split("@")[0], password=password, role=role)  # type: ignore[arg-type]
         with session_scope(engine, write=True) as session:
-            accounts.create_user(session, data, actor=SYSTEM)
+            accounts.create_user(data, session=session, actor=SYSTEM)
     except ValidationError as exc:
         for error in exc.errors():
             console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
@@ -192,10 +192,10 @@ def demo(
         _load_seed(settings, None, shift=True)
     password = secrets.token_urlsafe(9)
     with session_scope(engine, write=True) as session:
-        admin = accounts.get_user_by_email(session, DEMO_ADMIN)
+        admin = accounts.get_user_by_email(DEMO_ADMIN, session=session)
         if admin is None:
-            accounts.create_user(session, UserIn(email=DEMO_ADMIN, name="Demo Admin", password=password, role=Role.admin),
-                                 actor=SYSTEM)
+            accounts.create_user(UserIn(email=DEMO_ADMIN, name="Demo Admin", password=password, role=Role.admin),
+                                 session=session, actor=SYSTEM)
         else:  # a fresh password every run, so the printed one always works
             admin.password_hash = hash_password(password)
             admin.is_active = True

@@ -93,14 +93,14 @@ def optional_user(request: Request) -> User | None:
     user: User | None = None
     with session_scope(engine) as auth:
         if bearer is not None:
-            found_token = accounts.token_user(auth, bearer)
+            found_token = accounts.token_user(bearer, session=auth)
             if found_token is None:
                 raise AuthenticationFailed(gettext("That API token is unknown, revoked or expired."))
             user, token = found_token
             request.state.via_token = True
             touch = accounts.due_for_touch(token.last_used_at)
         else:
-            found = accounts.session_user(auth, request.cookies.get(SESSION_COOKIE), policy=session_policy(settings))
+            found = accounts.session_user(request.cookies.get(SESSION_COOKIE), session=auth, policy=session_policy(settings))
             row = found[1] if found else None
             user = found[0] if found else None
             request.state.session_id = row.id if row else None
@@ -108,9 +108,9 @@ def optional_user(request: Request) -> User | None:
     if touch:
         with session_scope(engine, write=True) as writer:
             if bearer is not None:
-                accounts.touch_token(writer, token.id or 0)
+                accounts.touch_token(token.id or 0, session=writer)
             else:
-                accounts.touch_session(writer, request.state.session_id or 0)
+                accounts.touch_session(request.state.session_id or 0, session=writer)
     request.state.user = user
     return user
 

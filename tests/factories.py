@@ -29,17 +29,15 @@ def make_user(engine: Engine, email: str, *, role: str = "manager", name: str = 
     """Through the real service, but with the Argon2 hash computed once per password: hashing
     costs a quarter of a second and the hasher itself is tested in test_settings_and_security."""
     with session_scope(engine, write=True) as session:
-        user = accounts.create_user(
-            session, UserIn(email=email, name=name or email.split("@")[0], password="x" * 10, role=Role(role)),
-            actor=SYSTEM, password_hash=_hash(password),
-        )
+        user = accounts.create_user(UserIn(email=email, name=name or email.split("@")[0], password="x" * 10, role=Role(role)),
+                                    session=session, actor=SYSTEM, password_hash=_hash(password))
         return user
 
 
 def make_profile(engine: Engine, display_name: str = "Ana López", **fields: Any) -> Profile:
     data = ProfileIn.model_validate({"display_name": display_name, **fields})
     with session_scope(engine, write=True) as session:
-        return profiles.create_profile(session, data, actor=SYSTEM)
+        return profiles.create_profile(data, session=session, actor=SYSTEM)
 
 
 def soup(response_or_html: Any) -> BeautifulSoup:

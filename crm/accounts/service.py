@@ -33,29 +33,29 @@ def normalise_email(email: str) -> str:
     return email.replace("\x00", "").strip().lower()
 
 
-def get_user_by_email(session: Session, email: str) -> User | None:
+def get_user_by_email(email: str, *, session: Session) -> User | None:
     return session.exec(select(User).where(User.email == normalise_email(email))).first()
 
 
-def create_user(session: Session, data: UserIn, *, actor: Actor, password_hash: str | None = None) -> User:
+def create_user(data: UserIn, *, session: Session, actor: Actor, password_hash: str | None = None) -> User:
     """`password_hash` lets a caller that already hashed (tests, imports) skip the slow Argon2 step."""
     email = normalise_email(str(data.email))
-    if get_user_by_email(session, email):
+    if get_user_by_email(email, session=session):
         raise Conflict(gettext("A user with this e-mail already exists."), field_errors={"email": gettext("already in use")})
     user = User(email=email, name=data.name, password_hash=password_hash or hash_password(data.password),
                 role=data.role.value)
     session.add(user)
     session.flush()
-    audit.record(session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+    audit.record(session=session, actor=actor, action="user.create", object_type="user", object_id=user.id,
                  after={"email": email, "name": data.name, "role": data.role.value})
     return user
 
 
-def list_users(session: Session) -> list[User]:
+def list_users(*, session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.email)))
 
 
-def set_role(session: Session, user_id: int, role: Role, *, actor: Actor) -> User:
+def set_role(user_id: int, role: Role, *, session: Session, actor: Actor) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(gettext("No such user."))
@@ -66,12 +66,12 @@ def set_role(session: Session, user_id: int, role: Role, *, actor: Actor) -> Use
     before = user.role
     user.role = role.value
     user.updated_at = utcnow()
-    audit.record(session, actor=actor, action="user.role", object_type="user", object_id=user.id,
+    audit.record(session=session, actor=actor, action="user.role", object_type="user", object_id=user.id,
                  before={"role": before}, after={"role": role.value})
     return user
 
 
-def set_active(session: Session, user_id: int, active: bool, *, actor: Actor) -> User:
+def set_active(user_id: int, active: bool, *, session: Session, actor: Actor) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(gettext("No such user."))
@@ -80,35 +80,35 @@ def set_active(session: Session, user_id: int, active: bool, *, actor: Actor) ->
     user.is_active = active
     user.updated_at = utcnow()
     if not active:
-        revoke_sessions(session, user.id or 0)
-    audit.record(session, actor=actor, action="user.activate" if active else "user.deactivate",
-                 object_type="user", object_id=user.id)
+        revoke_sessions(user.id or 0, session=session)
+    audit.record(session=session, actor=actor, action="user.activate" if active else "user.deactivate", object_type="user",
+                 object_id=user.id)
     return user
 
 
-def authenticate(session: Session, email: str, password: str, *, ip: str, limits: LoginLimits) -> User:
+def authenticate(email: str, password: str, *, session: Session, ip: str, limits: LoginLimits) -> User:
     """Check a login; raises RateLimited or AuthenticationFailed and records every outcome."""
     email = normalise_email(email)
     since = utcnow() - timedelta(minutes=limits.window_minutes)
-    by_account = audit.count_recent(session, action="login.failed", since=since, subject=email)
-    by_ip = audit.count_recent(session, action="login.failed", since=since, ip=ip)
+    by_account = audit.count_recent(session=session, action="login.failed", since=since, subject=email)
+    by_ip = audit.count_recent(session=session, action="login.failed", since=since, ip=ip)
     actor = Actor(user_id=None, ip=ip, label=email)
     if by_account >= limits.per_account or by_ip >= limits.per_ip:
-        audit.record(session, actor=actor, action="login.throttled", subject=email)
+        audit.record(session=session, actor=actor, action="login.throttled", subject=email)
         message = gettext("Too many failed logins. Try again in %(minutes)d minutes.")
         raise RateLimited(message % {"minutes": limits.window_minutes})
-    user = get_user_by_email(session, email)
+    user = get_user_by_email(email, session=session)
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
-        audit.record(session, actor=actor, action="login.failed", subject=email)
+        audit.record(session=session, actor=actor, action="login.failed", subject=email)
         raise AuthenticationFailed(gettext("That e-mail and password do not match an active account."))
     user.last_login_at = utcnow()
-    audit.record(session, actor=Actor(user_id=user.id, ip=ip, label=email), action="login.succeeded",
+    audit.record(session=session, actor=Actor(user_id=user.id, ip=ip, label=email), action="login.succeeded",
                  object_type="user", object_id=user.id, subject=email)
     return user
 
 
-def start_session(session: Session, user: User, *, ip: str, user_agent: str, policy: SessionPolicy) -> str:
+def start_session(user: User, *, session: Session, ip: str, user_agent: str, policy: SessionPolicy) -> str:
     """Create a server-side session and return the raw token for the cookie (stored only as digest)."""
     token = new_token()
     now = utcnow()
@@ -118,7 +118,7 @@ def start_session(session: Session, user: User, *, ip: str, user_agent: str, pol
     return token
 
 
-def session_user(session: Session, token: str | None, *, policy: SessionPolicy) -> tuple[User, UserSession] | None:
+def session_user(token: str | None, *, session: Session, policy: SessionPolicy) -> tuple[User, UserSession] | None:
     """The user behind a session cookie, or None if it is unknown, revoked, idle or expired."""
     if not token:
         return None
@@ -137,24 +137,23 @@ def due_for_touch(last: datetime | None) -> bool:
     return last is None or utcnow() - last > timedelta(minutes=1)
 
 
-def touch_session(session: Session, session_id: int) -> None:
+def touch_session(session_id: int, *, session: Session) -> None:
     row = session.get(UserSession, session_id)
     if row is not None:
         row.last_seen_at = utcnow()
 
 
-def end_session(session: Session, token: str | None, *, actor: Actor) -> None:
+def end_session(token: str | None, *, session: Session, actor: Actor) -> None:
     if not token:
         return
     row = session.exec(select(UserSession).where(UserSession.token_hash == token_digest(token))).first()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor=actor, action="logout", object_type="user", object_id=row.user_id)
+        audit.record(session=session, actor=actor, action="logout", object_type="user", object_id=row.user_id)
 
 
-def change_password(
-    session: Session, user: User, current: str, new: str, confirm: str, *, keep_session_id: int | None, actor: Actor
-) -> None:
+def change_password(user: User, current: str, new: str, confirm: str, *, session: Session, keep_session_id: int | None,
+                    actor: Actor) -> None:
     """Check the current password, set the new one, and sign out every other session."""
     errors: dict[str, str] = {}
     if not verify_password(current, user.password_hash):
@@ -168,11 +167,11 @@ def change_password(
     user.password_hash = hash_password(new)
     user.updated_at = utcnow()
     session.add(user)
-    revoke_sessions(session, user.id or 0, keep_session_id=keep_session_id)
-    audit.record(session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+    revoke_sessions(user.id or 0, session=session, keep_session_id=keep_session_id)
+    audit.record(session=session, actor=actor, action="user.password", object_type="user", object_id=user.id)
 
 
-def revoke_sessions(session: Session, user_id: int, *, keep_session_id: int | None = None) -> int:
+def revoke_sessions(user_id: int, *, session: Session, keep_session_id: int | None = None) -> int:
     """Ends the user's open sessions (all of them, or all but `keep_session_id`); returns how many."""
     query = select(UserSession).where(UserSession.user_id == user_id, col(UserSession.revoked_at).is_(None))
     if keep_session_id is not None:
@@ -183,14 +182,14 @@ def revoke_sessions(session: Session, user_id: int, *, keep_session_id: int | No
     return len(rows)
 
 
-def sign_out_elsewhere(session: Session, user_id: int, *, keep_session_id: int | None, actor: Actor) -> int:
-    count = revoke_sessions(session, user_id, keep_session_id=keep_session_id)
-    audit.record(session, actor=actor, action="session.revoke_others", object_type="user", object_id=user_id,
+def sign_out_elsewhere(user_id: int, *, session: Session, keep_session_id: int | None, actor: Actor) -> int:
+    count = revoke_sessions(user_id, session=session, keep_session_id=keep_session_id)
+    audit.record(session=session, actor=actor, action="session.revoke_others", object_type="user", object_id=user_id,
                  after={"sessions": count})
     return count
 
 
-def active_sessions(session: Session, user_id: int) -> list[UserSession]:
+def active_sessions(user_id: int, *, session: Session) -> list[UserSession]:
     now = utcnow()
     query = (
         select(UserSession)
@@ -203,7 +202,7 @@ def active_sessions(session: Session, user_id: int) -> list[UserSession]:
 # ---- API tokens -------------------------------------------------------------------------------
 
 
-def create_api_token(session: Session, user: User, name: str, *, days: int | None, actor: Actor) -> tuple[ApiToken, str]:
+def create_api_token(user: User, name: str, *, session: Session, days: int | None, actor: Actor) -> tuple[ApiToken, str]:
     """Returns the row and the raw token, which is shown once and never stored."""
     name = name.strip()
     if not name:
@@ -214,11 +213,12 @@ def create_api_token(session: Session, user: User, name: str, *, days: int | Non
                    expires_at=utcnow() + timedelta(days=days) if days else None)
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="token.create", object_type="api_token", object_id=row.id, after={"name": name})
+    audit.record(session=session, actor=actor, action="token.create", object_type="api_token", object_id=row.id,
+                 after={"name": name})
     return row, raw
 
 
-def token_user(session: Session, raw: str) -> tuple[User, ApiToken] | None:
+def token_user(raw: str, *, session: Session) -> tuple[User, ApiToken] | None:
     """The user behind a bearer token, or None if it is unknown, revoked or expired."""
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(raw))).first()
     now = utcnow()
@@ -230,21 +230,21 @@ def token_user(session: Session, raw: str) -> tuple[User, ApiToken] | None:
     return user, row
 
 
-def touch_token(session: Session, token_id: int) -> None:
+def touch_token(token_id: int, *, session: Session) -> None:
     row = session.get(ApiToken, token_id)
     if row is not None:
         row.last_used_at = utcnow()
 
 
-def list_api_tokens(session: Session, user_id: int) -> list[ApiToken]:
+def list_api_tokens(user_id: int, *, session: Session) -> list[ApiToken]:
     query = select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
     return list(session.exec(query.order_by(col(ApiToken.created_at).desc())))
 
 
-def revoke_api_token(session: Session, token_id: int, *, user_id: int, actor: Actor) -> None:
+def revoke_api_token(token_id: int, *, session: Session, user_id: int, actor: Actor) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
         raise NotFound(gettext("No such token."))
     row.revoked_at = utcnow()
-    audit.record(session, actor=actor, action="token.revoke", object_type="api_token", object_id=row.id)
+    audit.record(session=session, actor=actor, action="token.revoke", object_type="api_token", object_id=row.id)
 

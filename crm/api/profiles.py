@@ -31,8 +31,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _out(db: DB, profile_id: int) -> ProfileOut:
-    profile = profiles.get_profile(db, profile_id)
-    identities = profiles.identities_of(db, profile_id)
+    profile = profiles.get_profile(profile_id, session=db)
+    identities = profiles.identities_of(profile_id, session=db)
     return ProfileOut.model_validate(
         {**profile.model_dump(), "reach": profiles.reach_of(identities),
          "identities": [IdentityOut.model_validate(i) for i in identities]}
@@ -56,7 +56,7 @@ def list_profiles(
     params = profiles.ListQuery(q=q, sort=sort, descending=order == "desc", page=page, per_page=per_page,
                                 status=status.value if status else "", role=role.value if role else "",
                                 topic=topic.strip().lower())
-    listing = profiles.list_profiles(db, params)
+    listing = profiles.list_profiles(params, session=db)
     items = [
         ProfileOut.model_validate({**row.profile.model_dump(), "reach": row.reach,
                                    "identities": [IdentityOut.model_validate(i) for i in row.identities]})
@@ -67,7 +67,7 @@ def list_profiles(
 
 @router.post("", response_model=ProfileOut, status_code=201, responses=ERRORS)
 def create_profile(request: Request, db: DB, user: CurrentUser, body: ProfileIn, response: Response) -> ProfileOut:
-    profile = profiles.create_profile(db, body, actor=actor_for(request, user))
+    profile = profiles.create_profile(body, session=db, actor=actor_for(request, user))
     db.commit()
     response.headers["Location"] = f"/api/v1/profiles/{profile.id}"
     return _out(db, profile.id or 0)
@@ -80,20 +80,20 @@ def get_profile(db: DB, user: CurrentUser, profile_id: IdPath) -> ProfileOut:
 
 @router.patch("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
 def patch_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, body: ProfilePatch) -> ProfileOut:
-    profiles.update_profile(db, profile_id, body, actor=actor_for(request, user))
+    profiles.update_profile(profile_id, body, session=db, actor=actor_for(request, user))
     db.commit()
     return _out(db, profile_id)
 
 
 @router.put("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
 def replace_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, body: ProfileIn) -> ProfileOut:
-    profiles.update_profile(db, profile_id, body, actor=actor_for(request, user))
+    profiles.update_profile(profile_id, body, session=db, actor=actor_for(request, user))
     db.commit()
     return _out(db, profile_id)
 
 
 @router.delete("/{profile_id}", status_code=204, responses=ERRORS)
 def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
-    profiles.delete_profile(db, profile_id, actor=actor_for(request, user))
+    profiles.delete_profile(profile_id, session=db, actor=actor_for(request, user))
     db.commit()
     return Response(status_code=204)

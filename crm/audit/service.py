@@ -25,17 +25,8 @@ class Actor:
 SYSTEM = Actor(user_id=None, label="system")
 
 
-def record(
-    session: Session,
-    *,
-    actor: Actor,
-    action: str,
-    object_type: str = "",
-    object_id: int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    subject: str = "",
-) -> AuditEvent:
+def record(*, session: Session, actor: Actor, action: str, object_type: str = "", object_id: int | None = None,
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None, subject: str = "") -> AuditEvent:
     event = AuditEvent(
         actor_id=actor.user_id,
         subject=subject or actor.label,
@@ -50,7 +41,7 @@ def record(
     return event
 
 
-def count_recent(session: Session, *, action: str, since: datetime, subject: str | None = None, ip: str | None = None) -> int:
+def count_recent(*, session: Session, action: str, since: datetime, subject: str | None = None, ip: str | None = None) -> int:
     query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action, AuditEvent.created_at >= since)
     if subject is not None:
         query = query.where(AuditEvent.subject == subject)
@@ -59,7 +50,7 @@ def count_recent(session: Session, *, action: str, since: datetime, subject: str
     return int(session.exec(query).one())
 
 
-def events_for(session: Session, *, object_type: str, object_id: int, limit: int = 50) -> list[AuditEvent]:
+def events_for(*, session: Session, object_type: str, object_id: int, limit: int = 50) -> list[AuditEvent]:
     query = (
         select(AuditEvent)
         .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
@@ -81,7 +72,7 @@ class EventPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def list_events(session: Session, *, page: int = 1, per_page: int = 50, action_prefix: str = "") -> EventPage:
+def list_events(*, session: Session, page: int = 1, per_page: int = 50, action_prefix: str = "") -> EventPage:
     """The audit log, newest first; `action_prefix` filters e.g. "login" or "profile."."""
     query = select(AuditEvent)
     count = select(func.count()).select_from(AuditEvent)
@@ -93,7 +84,7 @@ def list_events(session: Session, *, page: int = 1, per_page: int = 50, action_p
     return EventPage(list(events), int(session.exec(count).one()), page, per_page)
 
 
-def recent_events(session: Session, *, limit: int = 50) -> list[AuditEvent]:
+def recent_events(*, session: Session, limit: int = 50) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
     return list(session.exec(query))
 

@@ -47,7 +47,7 @@ class MonthCount:
     count: int
 
 
-def _contributions_between(session: Session, start: datetime, end: datetime) -> tuple[int, int]:
+def _contributions_between(start: datetime, end: datetime, *, session: Session) -> tuple[int, int]:
     row = session.exec(
         select(func.count(), func.count(func.distinct(Interaction.profile_id))).where(
             col(Interaction.kind).in_(_CONTRIBUTIONS), Interaction.occurred_at >= start, Interaction.occurred_at < end
@@ -56,11 +56,11 @@ def _contributions_between(session: Session, start: datetime, end: datetime) -> 
     return int(row[0]), int(row[1])
 
 
-def headlines(session: Session, *, now: datetime, days: int = 30) -> list[Headline]:
+def headlines(*, session: Session, now: datetime, days: int = 30) -> list[Headline]:
     """This period against the one before it."""
     period = timedelta(days=days)
-    cur_count, cur_people = _contributions_between(session, now - period, now)
-    prev_count, prev_people = _contributions_between(session, now - 2 * period, now - period)
+    cur_count, cur_people = _contributions_between(now - period, now, session=session)
+    prev_count, prev_people = _contributions_between(now - 2 * period, now - period, session=session)
     new_people = session.exec(select(func.count()).select_from(Profile).where(Profile.created_at >= now - period)).one()
     prev_new = session.exec(
         select(func.count()).select_from(Profile).where(Profile.created_at >= now - 2 * period, Profile.created_at < now - period)
@@ -72,7 +72,7 @@ def headlines(session: Session, *, now: datetime, days: int = 30) -> list[Headli
     ]
 
 
-def top_contributors(session: Session, *, since: datetime, limit: int = 8) -> list[ContributorRow]:
+def top_contributors(*, session: Session, since: datetime, limit: int = 8) -> list[ContributorRow]:
     count = func.count().label("n")
     query = (
         select(Profile.id, Profile.display_name, count)
@@ -82,12 +82,12 @@ def top_contributors(session: Session, *, since: datetime, limit: int = 8) -> li
         .order_by(count.desc(), col(Profile.display_name))
         .limit(limit)
     )
-    return [ContributorRow(int(pid), name, int(n)) for pid, name, n in session.exec(query)]  # type: ignore[call-overload,arg-type]
+    rows = session.exec(query)  # type: ignore[call-overload]
+    return [ContributorRow(int(pid), name, int(n)) for pid, name, n in rows]
 
 
-def negative_from_large_reach(
-    session: Session, *, since: datetime, min_reach: int = 10_000, limit: int = 6
-) -> list[NegativeMention]:
+def negative_from_large_reach(*, session: Session, since: datetime, min_reach: int = 10_000,
+                              limit: int = 6) -> list[NegativeMention]:
     reach = (
         select(Identity.profile_id, func.sum(Identity.followers).label("reach"))
         .group_by(col(Identity.profile_id))
@@ -104,7 +104,7 @@ def negative_from_large_reach(
     return [NegativeMention(i, name, int(r)) for i, name, r in session.exec(query)]  # type: ignore[call-overload]
 
 
-def contributions_by_month(session: Session, *, now: datetime, months: int = 12) -> list[MonthCount]:
+def contributions_by_month(*, session: Session, now: datetime, months: int = 12) -> list[MonthCount]:
     """Counted in Python from (occurred_at) so it is the same on every backend; a year is small."""
     start = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     times = session.exec(

@@ -132,7 +132,7 @@ def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
     return query
 
 
-def list_profiles(session: Session, params: ListQuery) -> ProfileListing:
+def list_profiles(params: ListQuery, *, session: Session) -> ProfileListing:
     total = session.exec(_apply_filters(select(func.count()).select_from(Profile), params)).one()  # type: ignore[call-overload]
     base: Select[Any] = select(Profile)  # type: ignore[assignment]
     if params.sort == SortKey.reach:
@@ -164,14 +164,14 @@ def list_profiles(session: Session, params: ListQuery) -> ProfileListing:
     return ProfileListing(rows=listing, total=int(total), page=page, per_page=params.per_page)
 
 
-def get_profile(session: Session, profile_id: int) -> Profile:
+def get_profile(profile_id: int, *, session: Session) -> Profile:
     profile = session.get(Profile, profile_id)
     if profile is None:
         raise NotFound(gettext("There is no person with id %(id)d.") % {"id": profile_id})
     return profile
 
 
-def identities_of(session: Session, profile_id: int) -> list[Identity]:
+def identities_of(profile_id: int, *, session: Session) -> list[Identity]:
     query = select(Identity).where(Identity.profile_id == profile_id).order_by(col(Identity.followers).desc())
     return list(session.exec(query))
 
@@ -180,15 +180,15 @@ def reach_of(identities: list[Identity]) -> int:
     return sum(i.followers for i in identities)
 
 
-def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
-    profile = get_profile(session, profile_id)
-    identities = identities_of(session, profile_id)
-    interactions = timeline(session, profile_id)
-    interaction_count = count_interactions(session, profile_id)
-    relationship_count = count_relationships(session, profile_id)
+def profile_detail(profile_id: int, *, session: Session) -> ProfileDetail:
+    profile = get_profile(profile_id, session=session)
+    identities = identities_of(profile_id, session=session)
+    interactions = timeline(profile_id, session=session)
+    interaction_count = count_interactions(profile_id, session=session)
+    relationship_count = count_relationships(profile_id, session=session)
     owner = session.get(User, profile.owner_id) if profile.owner_id else None
     return ProfileDetail(
-        connections=strongest_connections(session, profile_id),
+        connections=strongest_connections(profile_id, session=session),
         profile=profile,
         identities=identities,
         reach=reach_of(identities),
@@ -196,14 +196,14 @@ def profile_detail(session: Session, profile_id: int) -> ProfileDetail:
         interaction_count=interaction_count,
         relationship_count=relationship_count,
         owner=owner,
-        history=audit.events_for(session, object_type="profile", object_id=profile_id, limit=20),
+        history=audit.events_for(session=session, object_type="profile", object_id=profile_id, limit=20),
     )
 
 
 TIMELINE_PAGE = 20
 
 
-def count_relationships(session: Session, profile_id: int) -> int:
+def count_relationships(profile_id: int, *, session: Session) -> int:
     """Edges in either direction."""
     query = (
         select(func.count())
@@ -213,12 +213,12 @@ def count_relationships(session: Session, profile_id: int) -> int:
     return int(session.exec(query).one())
 
 
-def count_interactions(session: Session, profile_id: int) -> int:
+def count_interactions(profile_id: int, *, session: Session) -> int:
     query = select(func.count()).select_from(Interaction).where(Interaction.profile_id == profile_id)
     return int(session.exec(query).one())
 
 
-def timeline(session: Session, profile_id: int, *, offset: int = 0) -> list[Interaction]:
+def timeline(profile_id: int, *, session: Session, offset: int = 0) -> list[Interaction]:
     """A page of the person's history, newest first."""
     query = (
         select(Interaction)
@@ -230,7 +230,7 @@ def timeline(session: Session, profile_id: int, *, offset: int = 0) -> list[Inte
     return list(session.exec(query))
 
 
-def strongest_connections(session: Session, profile_id: int, *, limit: int = 12) -> list[Connection]:
+def strongest_connections(profile_id: int, *, session: Session, limit: int = 12) -> list[Connection]:
     """The strongest edges in either direction, one line per edge."""
     other = Profile.__table__.alias("other")  # type: ignore[attr-defined]
     outgoing = col(Relationship.source_id) == profile_id
@@ -259,9 +259,8 @@ class SimilarProfile:
     score: float
 
 
-def similar_profiles(
-    session: Session, name: str, *, exclude_id: int | None = None, limit: int = 3, cutoff: float = 85
-) -> list[SimilarProfile]:
+def similar_profiles(name: str, *, session: Session, exclude_id: int | None = None, limit: int = 3,
+                     cutoff: float = 85) -> list[SimilarProfile]:
     """People whose name looks like `name` (word order and accents aside): a hint against adding
     the same person twice. Fuzzy names are only ever suggestions, never merged automatically."""
     wanted = _fold(name)
@@ -280,7 +279,7 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
 
 
-def _check_identities(session: Session, identities: list[IdentityIn], *, profile_id: int | None) -> None:
+def _check_identities(identities: list[IdentityIn], *, session: Session, profile_id: int | None) -> None:
     """Each (platform, handle) belongs to one person: say which field clashes and with whom."""
     errors: dict[str, str] = {}
     seen: dict[tuple[str, str], int] = {}
@@ -304,7 +303,7 @@ def _check_identities(session: Session, identities: list[IdentityIn], *, profile
         raise InvalidInput(gettext("Some identities belong to someone else."), field_errors=errors)
 
 
-def _check_owner(session: Session, owner_id: int | None) -> None:
+def _check_owner(owner_id: int | None, *, session: Session) -> None:
     if owner_id is not None and session.get(User, owner_id) is None:
         raise InvalidInput(gettext("That owner does not exist."), field_errors={"owner_id": gettext("no such user")})
 
@@ -322,9 +321,9 @@ def _profile_values(data: ProfileIn | ProfilePatch, *, partial: bool) -> dict[st
     return values
 
 
-def _sync_identities(session: Session, profile: Profile, wanted: list[IdentityIn]) -> None:
+def _sync_identities(profile: Profile, wanted: list[IdentityIn], *, session: Session) -> None:
     """Replace the profile's identities with `wanted`, keeping rows (and sync dates) that stay."""
-    existing = {(i.platform, i.handle_key): i for i in identities_of(session, profile.id or 0)}
+    existing = {(i.platform, i.handle_key): i for i in identities_of(profile.id or 0, session=session)}
     keep: set[int] = set()
     for item in wanted:
         key = (item.platform.value, normalise_handle(item.platform, item.handle))
@@ -344,39 +343,39 @@ def _sync_identities(session: Session, profile: Profile, wanted: list[IdentityIn
     session.flush()
 
 
-def create_profile(session: Session, data: ProfileIn, *, actor: Actor) -> Profile:
-    _check_identities(session, data.identities, profile_id=None)
-    _check_owner(session, data.owner_id)
+def create_profile(data: ProfileIn, *, session: Session, actor: Actor) -> Profile:
+    _check_identities(data.identities, session=session, profile_id=None)
+    _check_owner(data.owner_id, session=session)
     profile = Profile(**_profile_values(data, partial=False))
     session.add(profile)
     session.flush()
-    _sync_identities(session, profile, data.identities)
-    audit.record(session, actor=actor, action="profile.create", object_type="profile", object_id=profile.id,
-                 after=profile_snapshot(profile, identities_of(session, profile.id or 0)))
+    _sync_identities(profile, data.identities, session=session)
+    audit.record(session=session, actor=actor, action="profile.create", object_type="profile", object_id=profile.id,
+                 after=profile_snapshot(profile, identities_of(profile.id or 0, session=session)))
     return profile
 
 
-def update_profile(session: Session, profile_id: int, data: ProfileIn | ProfilePatch, *, actor: Actor) -> Profile:
-    profile = get_profile(session, profile_id)
+def update_profile(profile_id: int, data: ProfileIn | ProfilePatch, *, session: Session, actor: Actor) -> Profile:
+    profile = get_profile(profile_id, session=session)
     partial = isinstance(data, ProfilePatch)
-    before = profile_snapshot(profile, identities_of(session, profile_id))
+    before = profile_snapshot(profile, identities_of(profile_id, session=session))
     if data.identities is not None:
-        _check_identities(session, data.identities, profile_id=profile_id)
+        _check_identities(data.identities, session=session, profile_id=profile_id)
     values = _profile_values(data, partial=partial)
     if "owner_id" in values:
-        _check_owner(session, values["owner_id"])
+        _check_owner(values["owner_id"], session=session)
     for name, value in values.items():
         if partial and value is None and name not in ("owner_id", "consent_date"):
             continue  # an explicit null only clears the fields that may be empty
         setattr(profile, name, value)
     profile.updated_at = utcnow()
     if data.identities is not None:
-        _sync_identities(session, profile, data.identities)
-    after = profile_snapshot(profile, identities_of(session, profile_id))
+        _sync_identities(profile, data.identities, session=session)
+    after = profile_snapshot(profile, identities_of(profile_id, session=session))
     changed_before = {k: v for k, v in before.items() if after.get(k) != v}
     changed_after = {k: v for k, v in after.items() if before.get(k) != v}
     if changed_after:
-        audit.record(session, actor=actor, action="profile.update", object_type="profile", object_id=profile_id,
+        audit.record(session=session, actor=actor, action="profile.update", object_type="profile", object_id=profile_id,
                      before=changed_before, after=changed_after)
     return profile
 
@@ -388,20 +387,20 @@ class DeletionImpact:
     relationships: int
 
 
-def deletion_impact(session: Session, profile_id: int) -> DeletionImpact:
-    get_profile(session, profile_id)
+def deletion_impact(profile_id: int, *, session: Session) -> DeletionImpact:
+    get_profile(profile_id, session=session)
     count = func.count()
     return DeletionImpact(
         identities=int(session.exec(select(count).select_from(Identity).where(Identity.profile_id == profile_id)).one()),
-        interactions=count_interactions(session, profile_id),
-        relationships=count_relationships(session, profile_id),
+        interactions=count_interactions(profile_id, session=session),
+        relationships=count_relationships(profile_id, session=session),
     )
 
 
-def delete_profile(session: Session, profile_id: int, *, actor: Actor) -> str:
+def delete_profile(profile_id: int, *, session: Session, actor: Actor) -> str:
     """Deletes the person with their identities, interactions and relationships; returns the name."""
-    profile = get_profile(session, profile_id)
-    before = profile_snapshot(profile, identities_of(session, profile_id))
+    profile = get_profile(profile_id, session=session)
+    before = profile_snapshot(profile, identities_of(profile_id, session=session))
     name = profile.display_name
     # Explicit deletes rather than relying on ON DELETE CASCADE alone, so it is the same on every backend.
     session.execute(delete(Identity).where(col(Identity.profile_id) == profile_id))
@@ -410,16 +409,16 @@ def delete_profile(session: Session, profile_id: int, *, actor: Actor) -> str:
         delete(Relationship).where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
     )
     session.delete(profile)
-    audit.record(session, actor=actor, action="profile.delete", object_type="profile", object_id=profile_id,
+    audit.record(session=session, actor=actor, action="profile.delete", object_type="profile", object_id=profile_id,
                  before=before)
     return name
 
 
-def owners(session: Session) -> list[User]:
+def owners(*, session: Session) -> list[User]:
     return list(session.exec(select(User).where(User.is_active == True).order_by(User.name)))  # noqa: E712
 
 
-def counts_by_status(session: Session) -> dict[str, int]:
+def counts_by_status(*, session: Session) -> dict[str, int]:
     rows = session.exec(select(Profile.status, func.count()).group_by(Profile.status))  # type: ignore[call-overload]
     result: dict[str, int] = defaultdict(int)
     for status, count in rows:

@@ -29,14 +29,13 @@ def login(request: Request, db: DB, form: Form) -> Response:
     limits = accounts.LoginLimits(settings.login_max_failures, settings.login_ip_max_failures, settings.login_window_minutes)
     ip = client_ip(request)
     try:
-        user = accounts.authenticate(db, email, password, ip=ip, limits=limits)
+        user = accounts.authenticate(email, password, session=db, ip=ip, limits=limits)
     except (AuthenticationFailed, RateLimited) as exc:
         db.commit()  # the failure itself is recorded: it is what the rate limit counts
         context = {"values": {"email": email}, "next": next_url, "error": exc.message}
         return render(request, "auth/login.html", context, status_code=exc.status_code)
-    token = accounts.start_session(
-        db, user, ip=ip, user_agent=request.headers.get("user-agent", ""), policy=session_policy(settings)
-    )
+    token = accounts.start_session(user, session=db, ip=ip, user_agent=request.headers.get("user-agent", ""),
+                                   policy=session_policy(settings))
     db.commit()
     response = redirect(request, next_url)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.secure_cookies,
@@ -46,7 +45,7 @@ def login(request: Request, db: DB, form: Form) -> Response:
 
 @router.post("/logout")
 def logout(request: Request, db: DB) -> Response:
-    accounts.end_session(db, request.cookies.get(SESSION_COOKIE), actor=actor_for(request, request.state.user))
+    accounts.end_session(request.cookies.get(SESSION_COOKIE), session=db, actor=actor_for(request, request.state.user))
     db.commit()
     response = redirect(request, "/login", flash=gettext("You are signed out."))
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -20,14 +20,14 @@ router = APIRouter()
 @router.get("/")
 def dashboard(request: Request, db: DB, user: CurrentUser) -> Response:
     now = utcnow()
-    months = history.contributions_by_month(db, now=now)
+    months = history.contributions_by_month(session=db, now=now)
     context = {
-        "headlines": history.headlines(db, now=now),
-        "top": history.top_contributors(db, since=now - timedelta(days=30)),
-        "negative": history.negative_from_large_reach(db, since=now - timedelta(days=60)),
+        "headlines": history.headlines(session=db, now=now),
+        "top": history.top_contributors(session=db, since=now - timedelta(days=30)),
+        "negative": history.negative_from_large_reach(session=db, since=now - timedelta(days=60)),
         "months": months,
         "months_max": max((m.count for m in months), default=0),
-        "status_counts": profiles.counts_by_status(db),
-        "recent_changes": audit.recent_events(db, limit=8) if user.can_write else [],
+        "status_counts": profiles.counts_by_status(session=db),
+        "recent_changes": audit.recent_events(session=db, limit=8) if user.can_write else [],
     }
     return render(request, "dashboard/index.html", context)

@@ -60,10 +60,10 @@ def people_list(
     q: str = "", sort: str = "name", dir: str = "asc", page: str = "1", status: str = "", role: str = "", topic: str = "",
 ) -> Response:
     params = _list_query(request, q, sort, dir, page, status, role, topic)
-    listing = profiles.list_profiles(db, params)
+    listing = profiles.list_profiles(params, session=db)
     if not listing.rows and listing.page > listing.pages:  # an old link past the end: show the last page
         params = replace(params, page=listing.pages)
-        listing = profiles.list_profiles(db, params)
+        listing = profiles.list_profiles(params, session=db)
     context = {
         "listing": listing, "params": params, "statuses": list(ProfileStatus), "roles": list(ProfileRole),
         "people_url": people_url,
@@ -79,7 +79,7 @@ def _form_context(db: Any, values: dict[str, Any], errors: dict[str, str], **ext
         "statuses": list(ProfileStatus),
         "platforms": list(Platform),
         "consent_bases": [c for c in ConsentBasis if c.value],
-        "owners": profiles.owners(db),
+        "owners": profiles.owners(session=db),
         **extra,
     }
 
@@ -165,9 +165,9 @@ def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int 
         data = _parse(values, kept)
         actor = actor_for(request, user)
         if profile_id is None:
-            profile = profiles.create_profile(db, data, actor=actor)
+            profile = profiles.create_profile(data, session=db, actor=actor)
         else:
-            profile = profiles.update_profile(db, profile_id, data, actor=actor)
+            profile = profiles.update_profile(profile_id, data, session=db, actor=actor)
         db.commit()
     except ValidationError as exc:
         errors = _remap(field_errors(exc), kept)
@@ -196,7 +196,7 @@ def similar_people(
     """While a name is typed into the form: people already in Altavoz with a similar name."""
     if not is_fragment_request(request):
         return redirect(request, "/people?" + urlencode({"q": display_name}))
-    matches = profiles.similar_profiles(db, display_name[:200], exclude_id=exclude)
+    matches = profiles.similar_profiles(display_name[:200], session=db, exclude_id=exclude)
     return render(request, "profiles/_similar.html", {"matches": matches})
 
 
@@ -216,7 +216,7 @@ def create_profile(request: Request, db: DB, user: CurrentUser, form: Form) -> R
 
 @router.get("/{profile_id}")
 def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
-    detail = profiles.profile_detail(db, profile_id)
+    detail = profiles.profile_detail(profile_id, session=db)
     return render(request, "profiles/detail.html", {"detail": detail})
 
 
@@ -225,16 +225,16 @@ def timeline_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPat
     """Older history for the profile page (htmx appends it); without htmx, the profile page itself."""
     if not is_fragment_request(request):
         return redirect(request, f"/people/{profile_id}#timeline")
-    profiles.get_profile(db, profile_id)
-    items = profiles.timeline(db, profile_id, offset=offset)
+    profiles.get_profile(profile_id, session=db)
+    items = profiles.timeline(profile_id, session=db, offset=offset)
     context = {"items": items, "profile_id": profile_id, "shown": max(0, offset) + len(items),
-               "total": profiles.count_interactions(db, profile_id)}
+               "total": profiles.count_interactions(profile_id, session=db)}
     return render(request, "profiles/_timeline_page.html", context)
 
 
 @router.get("/{profile_id}/edit")
 def edit_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath) -> Response:
-    detail = profiles.profile_detail(db, profile_id)
+    detail = profiles.profile_detail(profile_id, session=db)
     values = _values_from_profile(detail)
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=profile_id, detail=detail))
 
@@ -246,13 +246,13 @@ def update_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPa
 
 @router.get("/{profile_id}/delete")
 def confirm_delete(request: Request, db: DB, user: WriterUser, profile_id: IdPath) -> Response:
-    profile = profiles.get_profile(db, profile_id)
-    impact = profiles.deletion_impact(db, profile_id)
+    profile = profiles.get_profile(profile_id, session=db)
+    impact = profiles.deletion_impact(profile_id, session=db)
     return render(request, "profiles/delete.html", {"profile": profile, "impact": impact})
 
 
 @router.post("/{profile_id}/delete")
 def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
-    name = profiles.delete_profile(db, profile_id, actor=actor_for(request, user))
+    name = profiles.delete_profile(profile_id, session=db, actor=actor_for(request, user))
     db.commit()
     return redirect(request, "/people", flash=gettext("%(name)s was deleted.") % {"name": name})

@@ -25,10 +25,10 @@ AUDIT_FILTERS = {
 
 def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Response:
     context = {
-        "users": accounts.list_users(db) if user.is_admin else [],
+        "users": accounts.list_users(session=db) if user.is_admin else [],
         "roles": list(Role),
-        "tokens": accounts.list_api_tokens(db, user.id or 0),
-        "sessions": accounts.active_sessions(db, user.id or 0),
+        "tokens": accounts.list_api_tokens(user.id or 0, session=db),
+        "sessions": accounts.active_sessions(user.id or 0, session=db),
         "current_session_id": getattr(request.state, "session_id", None),
         "open_password": False,
         "values": {"role": "viewer"},
@@ -50,7 +50,7 @@ def create_user(request: Request, db: DB, user: AdminUser, form: Form) -> Respon
     values = {"email": text(form, "email"), "name": text(form, "name"), "role": text(form, "role") or "viewer"}
     try:
         data = UserIn.model_validate({**values, "password": str(form.get("password") or "")})
-        created = accounts.create_user(db, data, actor=actor_for(request, user))
+        created = accounts.create_user(data, session=db, actor=actor_for(request, user))
         db.commit()
     except ValidationError as exc:
         return _page(request, db, user, values=values, errors=field_errors(exc))
@@ -66,7 +66,7 @@ def change_role(request: Request, db: DB, user: AdminUser, user_id: IdPath, form
     role = text(form, "role")
     if role not in Role.__members__:
         raise InvalidInput(gettext("Choose admin, manager or viewer."))
-    changed = accounts.set_role(db, user_id, Role(role), actor=actor_for(request, user))
+    changed = accounts.set_role(user_id, Role(role), session=db, actor=actor_for(request, user))
     db.commit()
     message = gettext("%(email)s is now %(role)s.") % {"email": changed.email, "role": gettext(changed.role.capitalize())}
     return redirect(request, "/settings", flash=message)
@@ -75,7 +75,7 @@ def change_role(request: Request, db: DB, user: AdminUser, user_id: IdPath, form
 @router.post("/users/{user_id}/active")
 def change_active(request: Request, db: DB, user: AdminUser, user_id: IdPath, form: Form) -> Response:
     active = text(form, "active") == "true"
-    changed = accounts.set_active(db, user_id, active, actor=actor_for(request, user))
+    changed = accounts.set_active(user_id, active, session=db, actor=actor_for(request, user))
     db.commit()
     message = gettext("%(email)s was reactivated.") if active else gettext("%(email)s was deactivated and signed out everywhere.")
     return redirect(request, "/settings", flash=message % {"email": changed.email})
@@ -86,7 +86,7 @@ def create_token(request: Request, db: DB, user: CurrentUser, form: Form) -> Res
     days_raw = text(form, "days")
     days = int(days_raw) if days_raw.isdigit() and 0 < int(days_raw) <= 3650 else None
     try:
-        _, raw = accounts.create_api_token(db, user, text(form, "name"), days=days, actor=actor_for(request, user))
+        _, raw = accounts.create_api_token(user, text(form, "name"), session=db, days=days, actor=actor_for(request, user))
     except InvalidInput as exc:
         return _page(request, db, user, errors=exc.field_errors)
     db.commit()
@@ -97,11 +97,9 @@ def create_token(request: Request, db: DB, user: CurrentUser, form: Form) -> Res
 @router.post("/password")
 def change_password(request: Request, db: DB, user: CurrentUser, form: Form) -> Response:
     try:
-        accounts.change_password(
-            db, user, str(form.get("current_password") or ""), str(form.get("new_password") or ""),
-            str(form.get("confirm_password") or ""), keep_session_id=request.state.session_id,
-            actor=actor_for(request, user),
-        )
+        accounts.change_password(user, str(form.get("current_password") or ""), str(form.get("new_password") or ""),
+                                 str(form.get("confirm_password") or ""), session=db,
+                                 keep_session_id=request.state.session_id, actor=actor_for(request, user))
     except InvalidInput as exc:
         return _page(request, db, user, errors=exc.field_errors, open_password=True)
     db.commit()
@@ -110,9 +108,8 @@ def change_password(request: Request, db: DB, user: CurrentUser, form: Form) -> 
 
 @router.post("/sessions/revoke-others")
 def revoke_other_sessions(request: Request, db: DB, user: CurrentUser) -> Response:
-    count = accounts.sign_out_elsewhere(
-        db, user.id or 0, keep_session_id=request.state.session_id, actor=actor_for(request, user)
-    )
+    count = accounts.sign_out_elsewhere(user.id or 0, session=db, keep_session_id=request.state.session_id,
+                                        actor=actor_for(request, user))
     db.commit()
     return redirect(request, "/settings#sessions", flash=ngettext(
         "Signed out of %(num)d other session.", "Signed out of %(num)d other sessions.", count) % {"num": count})
@@ -122,13 +119,13 @@ def revoke_other_sessions(request: Request, db: DB, user: CurrentUser) -> Respon
 def audit_log(request: Request, db: DB, user: AdminUser, page: str = "1", action: str = "") -> Response:
     number = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
     prefix = action if action in AUDIT_FILTERS else ""
-    listing = audit.list_events(db, page=number, per_page=50, action_prefix=prefix)
+    listing = audit.list_events(session=db, page=number, per_page=50, action_prefix=prefix)
     context = {"listing": listing, "action": prefix, "filters": AUDIT_FILTERS}
     return render(request, "settings/audit.html", context, block="events")
 
 
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(request: Request, db: DB, user: CurrentUser, token_id: IdPath) -> Response:
-    accounts.revoke_api_token(db, token_id, user_id=user.id or 0, actor=actor_for(request, user))
+    accounts.revoke_api_token(token_id, session=db, user_id=user.id or 0, actor=actor_for(request, user))
     db.commit()
     return redirect(request, "/settings", flash=gettext("Token revoked."))

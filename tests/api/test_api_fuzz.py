@@ -100,7 +100,7 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
 
 def _token_for(engine: Engine, user: User) -> str:
     with session_scope(engine, write=True) as session:
-        _, raw = accounts.create_api_token(session, user, "fuzz", days=None, actor=SYSTEM)
+        _, raw = accounts.create_api_token(user, "fuzz", session=session, days=None, actor=SYSTEM)
     return raw
 
 

@@ -103,7 +103,7 @@ def test_bearer_token_works_without_csrf_and_can_be_revoked(client, engine):
 
     user = make_user(engine, "robot@example.com", role="manager")
     with session_scope(engine, write=True) as session:
-        row, raw = accounts.create_api_token(session, session.get(User, user.id), "CI", days=30, actor=SYSTEM)
+        row, raw = accounts.create_api_token(session.get(User, user.id), "CI", session=session, days=30, actor=SYSTEM)
     headers = {"Authorization": f"Bearer {raw}"}
     assert client.post("/api/v1/profiles", json=BODY, headers=headers).status_code == 201
     with Session(engine) as session:
@@ -111,7 +111,7 @@ def test_bearer_token_works_without_csrf_and_can_be_revoked(client, engine):
 
         assert session.get(ApiToken, row.id).last_used_at is not None
     with session_scope(engine, write=True) as session:
-        accounts.revoke_api_token(session, row.id, user_id=user.id, actor=SYSTEM)
+        accounts.revoke_api_token(row.id, session=session, user_id=user.id, actor=SYSTEM)
     response = client.get("/api/v1/profiles", headers=headers)
     assert response.status_code == 401
     assert response.json()["detail"].startswith("That API token")
@@ -123,7 +123,7 @@ def test_viewer_token_cannot_write(client, engine):
 
     user = make_user(engine, "reader@example.com", role="viewer")
     with session_scope(engine, write=True) as session:
-        _, raw = accounts.create_api_token(session, session.get(User, user.id), "read", days=None, actor=SYSTEM)
+        _, raw = accounts.create_api_token(session.get(User, user.id), "read", session=session, days=None, actor=SYSTEM)
     headers = {"Authorization": f"Bearer {raw}"}
     assert client.get("/api/v1/profiles", headers=headers).status_code == 200
     response = client.post("/api/v1/profiles", json=BODY, headers=headers)

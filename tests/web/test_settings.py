@@ -86,7 +86,7 @@ def test_someone_elses_token_cannot_be_revoked(manager_client, engine):
 
     other = make_user(engine, "other@example.com")
     with session_scope(engine, write=True) as session:
-        row, _ = accounts.create_api_token(session, session.get(User, other.id), "theirs", days=None, actor=SYSTEM)
+        row, _ = accounts.create_api_token(session.get(User, other.id), "theirs", session=session, days=None, actor=SYSTEM)
     assert manager_client.post(f"/settings/tokens/{row.id}/revoke").status_code == 404
 
 
@@ -144,7 +144,7 @@ def test_audit_log_pages_fifty_at_a_time(admin_client, engine):
 
     with session_scope(engine, write=True) as session:
         for n in range(60):
-            audit.record(session, actor=SYSTEM, action="profile.update", object_type="profile", object_id=n + 1)
+            audit.record(session=session, actor=SYSTEM, action="profile.update", object_type="profile", object_id=n + 1)
     page = soup(admin_client.get("/settings/audit?action=profile."))
     assert len(page.select(".audit-table tbody tr")) == 50
     older = page.select_one(".pagination a[rel=next]")

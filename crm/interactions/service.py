@@ -83,7 +83,7 @@ def top_contributors(*, session: Session, since: datetime, limit: int = 8) -> li
         .limit(limit)
     )
     rows = session.exec(query)  # type: ignore[call-overload]
-    return [ContributorRow(int(pid), name, int(n)) for pid, name, n in rows]
+    return [ContributorRow(int(pid), name, int(n)) for pid, name, n in rows]  # type: ignore[arg-type]
 
 
 def negative_from_large_reach(*, session: Session, since: datetime, min_reach: int = 10_000,

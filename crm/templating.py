@@ -15,7 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from crm.i18n import N_, current_locale, gettext, ngettext
+from crm.audit.actions import label_of, short_label_of
+from crm.i18n import current_locale, gettext, ngettext
 from crm.resources import share_dir
 
 
@@ -67,27 +68,6 @@ def _label(value: str) -> str:
     return _PROPER_NAMES.get(value) or gettext(value.replace("_", " ").capitalize())
 
 
-ACTION_WORDS = {
-    "login.succeeded": N_("signed in"),
-    "login.failed": N_("failed to sign in"),
-    "login.throttled": N_("was throttled signing in"),
-    "logout": N_("signed out"),
-    "profile.create": N_("added a person"),
-    "profile.update": N_("edited a person"),
-    "profile.delete": N_("deleted a person"),
-    "user.create": N_("added a user"),
-    "user.role": N_("changed a role"),
-    "user.activate": N_("reactivated a user"),
-    "user.deactivate": N_("deactivated a user"),
-    "token.create": N_("created an API token"),
-    "token.revoke": N_("revoked an API token"),
-    "user.password": N_("changed their password"),
-    "session.revoke_others": N_("signed out their other sessions"),
-}
-
-
-def _action(value: str) -> str:
-    return gettext(ACTION_WORDS.get(value, value))
 
 
 def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
@@ -98,7 +78,8 @@ def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        number=_number, compact=_compact, label=_label, action=_action, **_date_filters(ZoneInfo(time_zone)),
+        number=_number, compact=_compact, label=_label, action=label_of, short_action=short_label_of,
+        **_date_filters(ZoneInfo(time_zone)),
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),
     )
@@ -129,9 +110,11 @@ def render(
     all_headers = {"Vary": "HX-Request", **(headers or {})}
     if block and is_fragment_request(request):
         ctx["is_fragment"] = True
-        return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=all_headers, block_name=block)  # type: ignore[return-value]
+        return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=all_headers,
+                                          block_name=block)  # type: ignore[return-value]
     request.state.flashes_shown = True
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=all_headers)  # type: ignore[return-value]
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code,
+                                      headers=all_headers)  # type: ignore[return-value]
 
 
 def _page_globals(request: Request) -> dict[str, Any]:

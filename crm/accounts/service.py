@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import ApiToken, Role, User, UserIn, UserSession
 from crm.audit import service as audit
+from crm.audit.actions import AuditAction
 from crm.audit.service import Actor
 from crm.db import utcnow
 from crm.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RateLimited
@@ -46,7 +47,7 @@ def create_user(data: UserIn, *, session: Session, actor: Actor, password_hash: 
                 role=data.role.value)
     session.add(user)
     session.flush()
-    audit.record(session=session, actor=actor, action="user.create", object_type="user", object_id=user.id,
+    audit.record(session=session, actor=actor, action=AuditAction.user_create, object_type="user", object_id=user.id,
                  after={"email": email, "name": data.name, "role": data.role.value})
     return user
 
@@ -66,7 +67,7 @@ def set_role(user_id: int, role: Role, *, session: Session, actor: Actor) -> Use
     before = user.role
     user.role = role.value
     user.updated_at = utcnow()
-    audit.record(session=session, actor=actor, action="user.role", object_type="user", object_id=user.id,
+    audit.record(session=session, actor=actor, action=AuditAction.user_role, object_type="user", object_id=user.id,
                  before={"role": before}, after={"role": role.value})
     return user
 
@@ -81,7 +82,8 @@ def set_active(user_id: int, active: bool, *, session: Session, actor: Actor) ->
     user.updated_at = utcnow()
     if not active:
         revoke_sessions(user.id or 0, session=session)
-    audit.record(session=session, actor=actor, action="user.activate" if active else "user.deactivate", object_type="user",
+    audit.record(session=session, actor=actor, action=AuditAction.user_activate if active else AuditAction.user_deactivate,
+                 object_type="user",
                  object_id=user.id)
     return user
 
@@ -90,20 +92,20 @@ def authenticate(email: str, password: str, *, session: Session, ip: str, limits
     """Check a login; raises RateLimited or AuthenticationFailed and records every outcome."""
     email = normalise_email(email)
     since = utcnow() - timedelta(minutes=limits.window_minutes)
-    by_account = audit.count_recent(session=session, action="login.failed", since=since, subject=email)
-    by_ip = audit.count_recent(session=session, action="login.failed", since=since, ip=ip)
+    by_account = audit.count_recent(session=session, action=AuditAction.login_failed, since=since, subject=email)
+    by_ip = audit.count_recent(session=session, action=AuditAction.login_failed, since=since, ip=ip)
     actor = Actor(user_id=None, ip=ip, label=email)
     if by_account >= limits.per_account or by_ip >= limits.per_ip:
-        audit.record(session=session, actor=actor, action="login.throttled", subject=email)
+        audit.record(session=session, actor=actor, action=AuditAction.login_throttled, subject=email)
         message = gettext("Too many failed logins. Try again in %(minutes)d minutes.")
         raise RateLimited(message % {"minutes": limits.window_minutes})
     user = get_user_by_email(email, session=session)
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
-        audit.record(session=session, actor=actor, action="login.failed", subject=email)
+        audit.record(session=session, actor=actor, action=AuditAction.login_failed, subject=email)
         raise AuthenticationFailed(gettext("That e-mail and password do not match an active account."))
     user.last_login_at = utcnow()
-    audit.record(session=session, actor=Actor(user_id=user.id, ip=ip, label=email), action="login.succeeded",
+    audit.record(session=session, actor=Actor(user_id=user.id, ip=ip, label=email), action=AuditAction.login_succeeded,
                  object_type="user", object_id=user.id, subject=email)
     return user
 
@@ -149,7 +151,7 @@ def end_session(token: str | None, *, session: Session, actor: Actor) -> None:
     row = session.exec(select(UserSession).where(UserSession.token_hash == token_digest(token))).first()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session=session, actor=actor, action="logout", object_type="user", object_id=row.user_id)
+        audit.record(session=session, actor=actor, action=AuditAction.logout, object_type="user", object_id=row.user_id)
 
 
 def change_password(user: User, current: str, new: str, confirm: str, *, session: Session, keep_session_id: int | None,
@@ -168,7 +170,7 @@ def change_password(user: User, current: str, new: str, confirm: str, *, session
     user.updated_at = utcnow()
     session.add(user)
     revoke_sessions(user.id or 0, session=session, keep_session_id=keep_session_id)
-    audit.record(session=session, actor=actor, action="user.password", object_type="user", object_id=user.id)
+    audit.record(session=session, actor=actor, action=AuditAction.user_password, object_type="user", object_id=user.id)
 
 
 def revoke_sessions(user_id: int, *, session: Session, keep_session_id: int | None = None) -> int:
@@ -184,7 +186,7 @@ def revoke_sessions(user_id: int, *, session: Session, keep_session_id: int | No
 
 def sign_out_elsewhere(user_id: int, *, session: Session, keep_session_id: int | None, actor: Actor) -> int:
     count = revoke_sessions(user_id, session=session, keep_session_id=keep_session_id)
-    audit.record(session=session, actor=actor, action="session.revoke_others", object_type="user", object_id=user_id,
+    audit.record(session=session, actor=actor, action=AuditAction.session_revoke_others, object_type="user", object_id=user_id,
                  after={"sessions": count})
     return count
 
@@ -213,7 +215,7 @@ def create_api_token(user: User, name: str, *, session: Session, days: int | Non
                    expires_at=utcnow() + timedelta(days=days) if days else None)
     session.add(row)
     session.flush()
-    audit.record(session=session, actor=actor, action="token.create", object_type="api_token", object_id=row.id,
+    audit.record(session=session, actor=actor, action=AuditAction.token_create, object_type="api_token", object_id=row.id,
                  after={"name": name})
     return row, raw
 
@@ -246,5 +248,5 @@ def revoke_api_token(token_id: int, *, session: Session, user_id: int, actor: Ac
     if row is None or row.user_id != user_id:
         raise NotFound(gettext("No such token."))
     row.revoked_at = utcnow()
-    audit.record(session=session, actor=actor, action="token.revoke", object_type="api_token", object_id=row.id)
+    audit.record(session=session, actor=actor, action=AuditAction.token_revoke, object_type="api_token", object_id=row.id)
 

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.audit import service as audit
+from crm.audit.actions import AuditAction
 from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
 from crm.db import utcnow
@@ -350,7 +351,7 @@ def create_profile(data: ProfileIn, *, session: Session, actor: Actor) -> Profil
     session.add(profile)
     session.flush()
     _sync_identities(profile, data.identities, session=session)
-    audit.record(session=session, actor=actor, action="profile.create", object_type="profile", object_id=profile.id,
+    audit.record(session=session, actor=actor, action=AuditAction.profile_create, object_type="profile", object_id=profile.id,
                  after=profile_snapshot(profile, identities_of(profile.id or 0, session=session)))
     return profile
 
@@ -375,7 +376,7 @@ def update_profile(profile_id: int, data: ProfileIn | ProfilePatch, *, session: 
     changed_before = {k: v for k, v in before.items() if after.get(k) != v}
     changed_after = {k: v for k, v in after.items() if before.get(k) != v}
     if changed_after:
-        audit.record(session=session, actor=actor, action="profile.update", object_type="profile", object_id=profile_id,
+        audit.record(session=session, actor=actor, action=AuditAction.profile_update, object_type="profile", object_id=profile_id,
                      before=changed_before, after=changed_after)
     return profile
 
@@ -409,7 +410,7 @@ def delete_profile(profile_id: int, *, session: Session, actor: Actor) -> str:
         delete(Relationship).where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
     )
     session.delete(profile)
-    audit.record(session=session, actor=actor, action="profile.delete", object_type="profile", object_id=profile_id,
+    audit.record(session=session, actor=actor, action=AuditAction.profile_delete, object_type="profile", object_id=profile_id,
                  before=before)
     return name
 

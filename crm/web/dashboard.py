@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from crm.audit import service as audit
+from crm.audit.actions import CHANGES
 from crm.db import utcnow
 from crm.deps import DB, CurrentUser
 from crm.interactions import service as history
@@ -28,6 +29,6 @@ def dashboard(request: Request, db: DB, user: CurrentUser) -> Response:
         "months": months,
         "months_max": max((m.count for m in months), default=0),
         "status_counts": profiles.counts_by_status(session=db),
-        "recent_changes": audit.recent_events(session=db, limit=8) if user.can_write else [],
+        "recent_changes": audit.recent_events(session=db, actions=CHANGES, limit=8) if user.can_write else [],
     }
     return render(request, "dashboard/index.html", context)

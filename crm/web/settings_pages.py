@@ -9,18 +9,15 @@ from pydantic import ValidationError
 from crm.accounts import service as accounts
 from crm.accounts.models import Role, UserIn
 from crm.audit import service as audit
+from crm.audit.actions import GROUPS
 from crm.deps import DB, AdminUser, CurrentUser, IdPath, actor_for
 from crm.errors import Conflict, InvalidInput
-from crm.i18n import N_, gettext, ngettext
+from crm.i18n import gettext, ngettext
 from crm.templating import render
 from crm.web.common import Form, field_errors, redirect, text
 
 router = APIRouter(prefix="/settings")
 
-AUDIT_FILTERS = {
-    "login": N_("Sign-ins"), "logout": N_("Sign-outs"), "profile.": N_("People"), "user.": N_("Users"),
-    "token.": N_("API tokens"), "session.": N_("Sessions"),
-}
 
 
 def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Response:
@@ -118,9 +115,9 @@ def revoke_other_sessions(request: Request, db: DB, user: CurrentUser) -> Respon
 @router.get("/audit")
 def audit_log(request: Request, db: DB, user: AdminUser, page: str = "1", action: str = "") -> Response:
     number = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
-    prefix = action if action in AUDIT_FILTERS else ""
-    listing = audit.list_events(session=db, page=number, per_page=50, action_prefix=prefix)
-    context = {"listing": listing, "action": prefix, "filters": AUDIT_FILTERS}
+    group = action if action in GROUPS else ""
+    listing = audit.list_events(session=db, page=number, per_page=50, group=group)
+    context = {"listing": listing, "action": group, "filters": GROUPS}
     return render(request, "settings/audit.html", context, block="events")
 
 

@@ -67,13 +67,15 @@ def createuser(
     from crm.audit.service import SYSTEM
     from crm.db import ensure_schema_current, session_scope
     from crm.errors import DomainError
+    from crm.security import hash_password
 
     engine = _engine(Settings())
     ensure_schema_current(engine)
     try:
         data = UserIn(email=email, name=name or email.split("@")[0], password=password, role=role)  # type: ignore[arg-type]
+        password_hash = hash_password(data.password)  # before the write transaction, which it would hold up
         with session_scope(engine, write=True) as session:
-            accounts.create_user(data, session=session, actor=SYSTEM)
+            accounts.create_user(data, session=session, actor=SYSTEM, password_hash=password_hash)
     except ValidationError as exc:
         for error in exc.errors():
             console.print(f"[red]{'.'.join(map(str, error['loc']))}: {error['msg']}[/]")
@@ -173,6 +175,7 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare the demo database and stop")] = False,
 ) -> None:
     """Create the database, load the demo data, create a demo admin and serve."""
+    from sqlalchemy import func
     from sqlmodel import select
 
     from crm.accounts import service as accounts
@@ -188,20 +191,25 @@ def demo(
     upgrade(engine)
     with session_scope(engine) as session:
         empty = session.exec(select(Profile.id).limit(1)).first() is None
+        admin = accounts.get_user_by_email(DEMO_ADMIN, session=session)
     if empty:
         _load_seed(settings, None, shift=True)
     password = secrets.token_urlsafe(9)
-    with session_scope(engine, write=True) as session:
-        admin = accounts.get_user_by_email(DEMO_ADMIN, session=session)
-        if admin is None:
+    # Through the accounts service, so the audit log shows it; hashing happens before the write lock.
+    if admin is None:
+        password_hash = hash_password(password)
+        with session_scope(engine, write=True) as session:
             accounts.create_user(UserIn(email=DEMO_ADMIN, name="Demo Admin", password=password, role=Role.admin),
-                                 session=session, actor=SYSTEM)
-        else:  # a fresh password every run, so the printed one always works
-            admin.password_hash = hash_password(password)
-            admin.is_active = True
-            session.add(admin)
-        users = session.exec(select(User)).all()
-    console.print(f"\nDatabase: {engine.url.render_as_string()}  ({len(users)} user(s))")
+                                 session=session, actor=SYSTEM, password_hash=password_hash)
+    else:  # a fresh password every run, so the printed one always works; old sessions and tokens end
+        assert admin.id is not None
+        with session_scope(engine, write=True) as session:
+            accounts.set_password(admin.id, password, session=session, actor=SYSTEM)
+            if not admin.is_active:
+                accounts.set_active(admin.id, True, session=session, actor=SYSTEM)
+    with session_scope(engine) as session:
+        users = session.exec(select(func.count()).select_from(User)).one()
+    console.print(f"\nDatabase: {engine.url.render_as_string()}  ({users} user(s))")
     console.print(f"Open [bold]http://{settings.host}:{settings.port}/[/] and sign in as")
     console.print(f"  e-mail:   [bold]{DEMO_ADMIN}[/]\n  password: [bold]{password}[/]\n")
     if not no_serve:

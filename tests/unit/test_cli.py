@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from crm.accounts.models import User
+from crm.accounts.models import ApiToken, User, UserSession
+from crm.audit.actions import AuditAction
+from crm.audit.models import AuditEvent
 from crm.cli import DEMO_ADMIN, app
-from crm.db import make_engine
+from crm.db import make_engine, utcnow
 from crm.profiles.models import Profile
-from crm.security import verify_password
+from crm.security import new_token, token_digest, verify_password
 
 runner = CliRunner()
 
@@ -51,6 +55,8 @@ def test_createuser_asks_for_the_password_and_validates(data_dir):
     with Session(_engine(data_dir)) as session:
         user = session.exec(select(User)).one()
         assert user.role == "admin" and verify_password("a good password", user.password_hash)
+        created = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.user_create)).one()
+        assert (created.object_id, created.actor_id, created.subject) == (user.id, None, "system")
     again = runner.invoke(app, ["createuser", "ANA@example.com"], input="a good password\na good password\n")
     assert again.exit_code == 2 and "already exists" in again.output
     short = runner.invoke(app, ["createuser", "b@example.com"], input="short\nshort\n")
@@ -83,6 +89,47 @@ def test_demo_prepares_everything_and_prints_working_credentials(data_dir):
         assert len(session.exec(select(Profile)).all()) == 300
         admin = session.exec(select(User).where(User.email == DEMO_ADMIN)).one()
         assert verify_password(new_password, admin.password_hash)
+
+
+def _sign_in_and_make_a_token(data_dir, user_id: int) -> None:
+    now = utcnow()
+    with Session(_engine(data_dir)) as session:
+        session.add(UserSession(token_hash=token_digest(new_token()), user_id=user_id, created_at=now, last_seen_at=now,
+                                expires_at=now + timedelta(days=1)))
+        session.add(ApiToken(user_id=user_id, name="script", token_hash=token_digest(new_token())))
+        session.commit()
+
+
+def test_demo_resets_the_admin_password_through_the_audited_service(data_dir):
+    """Running the demo again resets the admin's password like an admin would: audited, and
+    whoever held the old password loses their sessions and API tokens."""
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    with Session(_engine(data_dir)) as session:
+        admin_id = session.exec(select(User.id).where(User.email == DEMO_ADMIN)).one()
+        assert session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.user_password)).all() == []
+    _sign_in_and_make_a_token(data_dir, admin_id)
+    second = runner.invoke(app, ["demo", "--no-serve"])
+    assert second.exit_code == 0, second.output
+    with Session(_engine(data_dir)) as session:
+        resets = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.user_password)).all()
+        assert [(e.object_type, e.object_id, e.actor_id, e.subject) for e in resets] == [("user", admin_id, None, "system")]
+        assert all(s.revoked_at is not None for s in session.exec(select(UserSession)))
+        assert all(t.revoked_at is not None for t in session.exec(select(ApiToken)))
+    third = runner.invoke(app, ["demo", "--no-serve"])
+    assert third.exit_code == 0, third.output
+    with Session(_engine(data_dir)) as session:
+        assert len(session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.user_password)).all()) == 2
+
+
+def test_demo_prepares_a_fresh_database_without_any_warning(data_dir):
+    """`crm demo` on a new data dir (migrations, seed, admin) prints no warning on the console.
+    Every warning is recorded here, whatever pytest's own filters say."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = runner.invoke(app, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+    assert "warning" not in result.output.lower()
 
 
 def test_serve_with_workers_answers_on_the_port(data_dir):

@@ -87,7 +87,7 @@ def cases(per_page: int) -> list[Case]:
         Case("1 term, common: 'mar'", ListQuery(q="mar", per_page=per_page), ("mar",), GOAL_ANY_MS),
         Case("2 terms: 'maria gar'", ListQuery(q="maria gar", per_page=per_page), ("maria", "gar"), GOAL_ANY_MS),
         Case("empty q, sort name", ListQuery(q="", sort=SortKey.name, per_page=per_page), (), GOAL_ANY_MS),
-        Case("empty q, sort reach desc", ListQuery(q="", sort=SortKey.reach, descending=True, per_page=per_page),
+        Case("empty q, sort reach desc", ListQuery(q="", sort=SortKey.reach, order="desc", per_page=per_page),
              (), GOAL_ANY_MS),
     ]
 

@@ -10,6 +10,8 @@ import contextvars
 import gettext as _gettext
 from pathlib import Path
 
+from babel.core import negotiate_locale
+
 LOCALES_DIR = Path(__file__).parent / "locale"
 SUPPORTED_LOCALES = ("en", "es")
 current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("current_locale", default="en")
@@ -34,8 +36,26 @@ def N_(message: str) -> str:
 
 
 def pick_locale(accept_language: str) -> str:
+    """The supported locale the browser likes best (Accept-Language, q= weights included), else English."""
+    ranked: list[tuple[float, str]] = []
     for part in accept_language.split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in SUPPORTED_LOCALES:
-            return tag
-    return "en"
+        tag, _, params = part.partition(";")
+        tag = tag.strip().lower().replace("_", "-")
+        weight = _weight(params)
+        if tag and weight > 0:  # q=0 means "not this one"
+            ranked.append((weight, tag))
+    ranked.sort(key=lambda item: -item[0])  # stable: equal weights keep the browser's order
+    return negotiate_locale([tag for _, tag in ranked], SUPPORTED_LOCALES, sep="-") or "en"
+
+
+def _weight(params: str) -> float:
+    """The q= of one Accept-Language entry: 1 when absent, 0 (ignored) when not a number from 0 to 1."""
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                weight = float(value)
+            except ValueError:
+                return 0.0
+            return weight if 0 <= weight <= 1 else 0.0
+    return 1.0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 # Ids are INTEGER columns: PostgreSQL's are 32-bit, so anything larger can only be "not found".
 MAX_ID = 2**31 - 1
@@ -31,6 +31,32 @@ class InputModel(BaseModel):
         if has_nul(value):
             raise ValueError("must not contain NUL characters")
         return value
+
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def all_optional(model: type[M], name: str, doc: str) -> type[M]:
+    """`model` with every field optional (default None) and its rules kept, for partial updates.
+
+    It subclasses `model`, so validators and configuration carry over; only the fields sent are set
+    (see `model_fields_set`)."""
+    fields: dict[str, Any] = {
+        field_name: (field.rebuild_annotation() | None, Field(default=None, description=field.description))
+        for field_name, field in model.model_fields.items()
+    }
+    return create_model(name, __base__=model, __doc__=doc, __module__=model.__module__, **fields)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing: every list in the API answers this shape."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+    pages: int
 
 
 class ErrorOut(BaseModel):

@@ -6,18 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from crm.deps import DB, CurrentUser, IdPath, actor_for
+from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.profiles import service as profiles
-from crm.profiles.models import (
-    IdentityOut,
-    ProfileIn,
-    ProfileOut,
-    ProfilePage,
-    ProfilePatch,
-    ProfileRole,
-    ProfileStatus,
-)
-from crm.schemas import ErrorOut
+from crm.profiles.models import Identity, IdentityOut, ListQuery, Profile, ProfileIn, ProfileOut, ProfilePatch
+from crm.schemas import ErrorOut, Page
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
@@ -30,43 +22,28 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _out(db: DB, profile_id: int) -> ProfileOut:
-    profile = profiles.get_profile(profile_id, session=db)
-    identities = profiles.identities_of(profile_id, session=db)
+def _profile_out(profile: Profile, identities: list[Identity]) -> ProfileOut:
     return ProfileOut.model_validate(
         {**profile.model_dump(), "reach": profiles.reach_of(identities),
          "identities": [IdentityOut.model_validate(i) for i in identities]}
     )
 
 
-@router.get("", response_model=ProfilePage, responses=ERRORS)
-def list_profiles(
-    request: Request,
-    db: DB,
-    user: CurrentUser,
-    q: Annotated[str, Query(max_length=200, description="Words to find in names and handles")] = "",
-    sort: profiles.SortKey = profiles.SortKey.name,
-    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
-    status: ProfileStatus | None = None,
-    role: ProfileRole | None = None,
-    topic: Annotated[str, Query(max_length=50, description="Only people tagged with this topic")] = "",
-) -> ProfilePage:
-    params = profiles.ListQuery(q=q, sort=sort, descending=order == "desc", page=page, per_page=per_page,
-                                status=status.value if status else "", role=role.value if role else "",
-                                topic=topic.strip().lower())
+def _out(db: DB, profile_id: int) -> ProfileOut:
+    profile = profiles.get_profile(profile_id, session=db)
+    return _profile_out(profile, profiles.identities_of(profile_id, session=db))
+
+
+@router.get("", response_model=Page[ProfileOut], responses=ERRORS)
+def list_profiles(db: DB, user: CurrentUser, params: Annotated[ListQuery, Query()]) -> Page[ProfileOut]:
     listing = profiles.list_profiles(params, session=db)
-    items = [
-        ProfileOut.model_validate({**row.profile.model_dump(), "reach": row.reach,
-                                   "identities": [IdentityOut.model_validate(i) for i in row.identities]})
-        for row in listing.rows
-    ]
-    return ProfilePage(items=items, total=listing.total, page=listing.page, per_page=listing.per_page, pages=listing.pages)
+    items = [_profile_out(row.profile, row.identities) for row in listing.rows]
+    return Page[ProfileOut](items=items, total=listing.total, page=listing.page, per_page=listing.per_page,
+                            pages=listing.pages)
 
 
 @router.post("", response_model=ProfileOut, status_code=201, responses=ERRORS)
-def create_profile(request: Request, db: DB, user: CurrentUser, body: ProfileIn, response: Response) -> ProfileOut:
+def create_profile(request: Request, db: DB, user: WriterUser, body: ProfileIn, response: Response) -> ProfileOut:
     profile = profiles.create_profile(body, session=db, actor=actor_for(request, user))
     db.commit()
     response.headers["Location"] = f"/api/v1/profiles/{profile.id}"
@@ -79,21 +56,21 @@ def get_profile(db: DB, user: CurrentUser, profile_id: IdPath) -> ProfileOut:
 
 
 @router.patch("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
-def patch_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, body: ProfilePatch) -> ProfileOut:
+def patch_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath, body: ProfilePatch) -> ProfileOut:
     profiles.update_profile(profile_id, body, session=db, actor=actor_for(request, user))
     db.commit()
     return _out(db, profile_id)
 
 
 @router.put("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
-def replace_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, body: ProfileIn) -> ProfileOut:
+def replace_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath, body: ProfileIn) -> ProfileOut:
     profiles.update_profile(profile_id, body, session=db, actor=actor_for(request, user))
     db.commit()
     return _out(db, profile_id)
 
 
 @router.delete("/{profile_id}", status_code=204, responses=ERRORS)
-def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
+def delete_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath) -> Response:
     profiles.delete_profile(profile_id, session=db, actor=actor_for(request, user))
     db.commit()
     return Response(status_code=204)

@@ -12,25 +12,28 @@ import csv
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, get_origin
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 
 from crm.db import write_bind
 from crm.errors import DomainError
 from crm.interactions.models import Interaction, InteractionKind, Relationship, RelationshipKind
 from crm.profiles.models import (
-    ConsentBasis,
+    MAX_COUNT,
     Identity,
-    Platform,
+    IdentityFields,
+    IdentityIn,
     Profile,
-    ProfileRole,
-    ProfileStatus,
+    ProfileFields,
+    ProfileIn,
     normalise_handle,
+    stored_values,
 )
 from crm.resources import share_dir
 
@@ -39,14 +42,12 @@ PROFILES = "profiles.csv"
 IDENTITIES = "identities.csv"
 RELATIONSHIPS = "relationships.csv"
 INTERACTIONS = "interactions.jsonl"
-PROFILE_COLUMNS = (
-    "key", "display_name", "roles", "team_member", "bio", "topics", "language", "location", "status",
-    "may_contact", "may_feature", "consent_basis", "consent_date",
-)  # fmt: skip
-IDENTITY_COLUMNS = (
-    "profile_key", "platform", "handle", "url", "followers", "following", "posts", "engagement_rate",
-    "verified",
-)  # fmt: skip
+# Profile and identity rows hold the schemas' fields, validated by the schemas, under these column
+# names; the seed has no users, so no owners.
+_COLUMN_NAMES = {"is_team_member": "team_member"}
+_NOT_IN_SEED = {"owner_id"}
+PROFILE_COLUMNS = ("key", *(_COLUMN_NAMES.get(f, f) for f in ProfileFields.model_fields if f not in _NOT_IN_SEED))
+IDENTITY_COLUMNS = ("profile_key", *IdentityFields.model_fields)
 RELATIONSHIP_COLUMNS = ("source_key", "target_key", "kind", "strength", "first_seen", "last_seen")
 INTERACTION_REQUIRED = ("source", "external_id", "profile_key", "kind", "occurred_at")
 INTERACTION_OPTIONAL = (
@@ -238,6 +239,8 @@ def _json_object(text: str) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _Invalid(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except ValueError:  # Python refuses to read a number of 4,300+ digits
+        raise _Invalid("a number in this line is far too long") from None
     if not isinstance(value, dict):
         raise _Invalid("each line must be a JSON object")
     return value
@@ -286,13 +289,13 @@ def _count(value: Any, name: str) -> int:
         text = value.strip()
         if not text:
             return 0
-        if not text.isascii() or not text.isdigit():
-            raise _Invalid(f"{name} must be a whole number ≥ 0, not {value!r}")
+        if not text.isascii() or not text.isdigit() or len(text) > 18:  # int() of 4,300+ digits raises
+            raise _Invalid(f"{name} must be a whole number ≥ 0, not {value[:30]!r}")
         value = int(text)
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _Invalid(f"{name} must be a whole number ≥ 0, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise _Invalid(f"{name} must be a whole number from 0 to {MAX_COUNT:,}, not {str(value)[:30]}")
     return value
 
 
@@ -327,37 +330,44 @@ def _timestamp(value: Any, name: str, *, required: bool = False) -> datetime | N
     return parsed.astimezone(UTC)
 
 
-def _day(value: str, name: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise _Invalid(f"{name} {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _tags(value: str) -> list[str]:
-    """Semicolon-separated tags, cleaned like ProfileIn cleans topics."""
-    tags: dict[str, None] = {}
-    for part in value.split(";"):
-        tag = " ".join(part.split()).lower()
-        if len(tag) > 50:
-            raise _Invalid(f"topic {tag!r} is longer than 50 characters")
-        if tag:
-            tags.setdefault(tag, None)
-    return list(tags)
-
-
-def _roles(value: str) -> list[str]:
-    roles = [_choice(part.strip(), "role", ProfileRole) for part in value.split(";") if part.strip()]
-    return list(dict.fromkeys(roles))
-
-
 def _url(value: str) -> str:
     url = _text(value, "url", max_length=500)
     if url and not url.startswith(("http://", "https://", "mailto:")):
         raise _Invalid(f"url {url!r} must start with http://, https:// or mailto:")
     return url
+
+
+def _schema_input(schema: type[BaseModel], row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row as input for a schema: flags are true or false, list items are separated by ";",
+    and an empty cell means the field's default."""
+    data: dict[str, Any] = {}
+    for name, info in schema.model_fields.items():
+        column = _COLUMN_NAMES.get(name, name)
+        cell = row.get(column, "").strip()
+        if info.annotation is bool:
+            data[name] = _flag(cell, column)
+        elif cell and get_origin(info.annotation) is list:
+            data[name] = [item for item in cell.split(";") if item.strip()]
+        elif cell:
+            data[name] = cell
+    return data
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def _validated(schema: type[S], data: dict[str, Any]) -> S:
+    """The row through the same schema as the API and the form; the first problem becomes the row's error."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(part) for part in error["loc"]]
+        name = ".".join([_COLUMN_NAMES.get(loc[0], loc[0]), *loc[1:]])
+        if error["type"] == "missing":
+            raise _Invalid(f"{name} is required") from None
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        raise _Invalid(f"{name} {str(error['input'])[:60]!r}: {reason}") from None
 
 
 def _known(key: str, name: str, keys: set[str]) -> str:
@@ -378,23 +388,8 @@ class _ProfileParser:
         if key in self.seen:
             raise _Invalid(f"profile key {key!r} appears twice")
         self.seen.add(key)
-        basis = _choice(row["consent_basis"].strip(), "consent_basis", ConsentBasis)
-        values = {
-            "display_name": _text(row["display_name"], "display_name", max_length=200, required=True),
-            "roles": _roles(row["roles"]),
-            "is_team_member": _flag(row["team_member"], "team_member"),
-            "bio": _text(row["bio"], "bio", max_length=5000),
-            "topics": _tags(row["topics"]),
-            "language": _text(row["language"], "language", max_length=20),
-            "location": _text(row["location"], "location", max_length=200),
-            "status": _choice(row["status"].strip(), "status", ProfileStatus),
-            "may_contact": _flag(row["may_contact"], "may_contact"),
-            "may_feature": _flag(row["may_feature"], "may_feature"),
-            "consent_basis": basis,
-            "consent_date": _day(row["consent_date"], "consent_date"),
-            "owner_id": None,
-        }
-        return _ProfileRow(key, values)
+        profile = _validated(ProfileIn, _schema_input(ProfileFields, row))
+        return _ProfileRow(key, stored_values(profile, ProfileFields.model_fields))
 
 
 class _IdentityParser:
@@ -404,28 +399,15 @@ class _IdentityParser:
 
     def parse(self, row: dict[str, str]) -> _IdentityRow:
         profile_key = _known(row["profile_key"].strip(), "profile_key", self.keys)
-        platform = _choice(row["platform"].strip(), "platform", Platform)
-        handle = _text(row["handle"], "handle", max_length=200, required=True)
+        identity = _validated(IdentityIn, _schema_input(IdentityFields, row))
+        platform, handle = identity.platform.value, identity.handle
         handle_key = normalise_handle(platform, handle)
-        if not handle_key:
-            raise _Invalid(f"handle {handle!r} is empty once normalised")
         if (platform, handle_key) in self.seen:
             owner = self.seen[(platform, handle_key)]
             raise _Invalid(f"{platform} handle {handle!r} is already used by profile {owner}")
         self.seen[(platform, handle_key)] = profile_key
-        values = {
-            "platform": platform,
-            "handle": handle,
-            "handle_key": handle_key,
-            "url": _url(row["url"]),
-            "followers": _count(row["followers"], "followers"),
-            "following": _count(row["following"], "following"),
-            "posts": _count(row["posts"], "posts"),
-            "engagement_rate": _number(row["engagement_rate"], "engagement_rate", 0, 100),
-            "verified": _flag(row["verified"], "verified"),
-            "last_synced_at": None,
-        }
-        return _IdentityRow(profile_key, values)
+        values = stored_values(identity, IdentityFields.model_fields)
+        return _IdentityRow(profile_key, {**values, "handle_key": handle_key, "last_synced_at": None})
 
 
 class _RelationshipParser:

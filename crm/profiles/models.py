@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic import Field as PydField
 from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
-from crm.schemas import DbId, InputModel
+from crm.i18n import gettext
+from crm.schemas import DbId, InputModel, all_optional
 
 
 class ProfileRole(StrEnum):
@@ -103,16 +105,24 @@ class Identity(SQLModel, table=True):
 
 
 # ---- request and response schemas (never table models) ---------------------------------------
+# Each editable field is declared once, with its rules, in ProfileFields and IdentityFields. The
+# request bodies, the partial update, the responses, the HTML form and the seed loader derive from
+# them; the tables above are the storage (tests/unit/test_profile_schemas.py keeps the two in step).
 
 # Counts are BIGINT columns (a channel can pass 2^31 followers).
 MAX_COUNT = 10_000_000_000
+HANDLE_MAX = 200  # the handle and handle_key columns
+
+
+def _clean_tag(tag: str) -> str:
+    return " ".join(tag.split()).lower()
 
 
 def _clean_topics(topics: list[str]) -> list[str]:
     """Tags are lower-case, single-spaced and listed once."""
     seen: dict[str, None] = {}
     for topic in topics:
-        tag = " ".join(topic.split()).lower()
+        tag = _clean_tag(topic)
         if len(tag) > 50:
             raise ValueError("a topic is at most 50 characters")
         if tag:
@@ -128,10 +138,11 @@ Topics = Annotated[list[str], PydField(max_length=50), AfterValidator(_clean_top
 Roles = Annotated[list[ProfileRole], PydField(max_length=8), AfterValidator(_unique)]
 
 
-class IdentityIn(InputModel):
+class IdentityFields(BaseModel):
+    """An identity's editable fields and their rules."""
 
     platform: Platform
-    handle: str = PydField(min_length=1, max_length=200)
+    handle: str = PydField(min_length=1, max_length=HANDLE_MAX)
     url: str = PydField(default="", max_length=500)
     followers: int = PydField(default=0, ge=0, le=MAX_COUNT)
     following: int = PydField(default=0, ge=0, le=MAX_COUNT)
@@ -139,15 +150,32 @@ class IdentityIn(InputModel):
     engagement_rate: float | None = PydField(default=None, ge=0, le=100)
     verified: bool = False
 
+
+class IdentityIn(IdentityFields, InputModel):
     @field_validator("url")
     @classmethod
     def _url_is_web(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://", "mailto:")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError(gettext("Start the address with http:// or https://."))
         return value
 
+    @field_validator("handle")
+    @classmethod
+    def _handle_has_a_key(cls, handle: str, info: ValidationInfo) -> str:
+        """Identities are unique on the normalised handle, so it must not be empty ("@") nor longer
+        than its column ("ß" case-folds to "ss")."""
+        key = normalise_handle(info.data.get("platform", Platform.other), handle)
+        if not key:
+            raise ValueError(gettext("A handle needs more than @ signs."))
+        if len(key) > HANDLE_MAX:
+            raise ValueError(gettext("This handle is too long: in lower case it has more than %(n)d characters.")
+                             % {"n": HANDLE_MAX})
+        return handle
 
-class ProfileIn(InputModel):
+
+class ProfileFields(BaseModel):
+    """A profile's editable fields and their rules."""
+
     display_name: str = PydField(min_length=1, max_length=200)
     roles: Roles = PydField(default_factory=list)
     is_team_member: bool = False
@@ -161,72 +189,89 @@ class ProfileIn(InputModel):
     consent_basis: ConsentBasis = ConsentBasis.none
     consent_date: date | None = None
     owner_id: DbId | None = None
+
+
+class ProfileIn(ProfileFields, InputModel):
+    """A whole profile. Identities are the complete list: those left out are removed, and a field
+    left out of an identity that stays keeps its stored value."""
+
     identities: list[IdentityIn] = PydField(default_factory=list, max_length=50)
 
 
-class ProfilePatch(InputModel):
-    """Partial update: only the fields sent change. `identities`, when sent, replaces the list."""
-
-    display_name: str | None = PydField(default=None, min_length=1, max_length=200)
-    roles: Roles | None = None
-    is_team_member: bool | None = None
-    bio: str | None = PydField(default=None, max_length=5000)
-    topics: Topics | None = None
-    language: str | None = PydField(default=None, max_length=20)
-    location: str | None = PydField(default=None, max_length=200)
-    status: ProfileStatus | None = None
-    may_contact: bool | None = None
-    may_feature: bool | None = None
-    consent_basis: ConsentBasis | None = None
-    consent_date: date | None = None
-    owner_id: DbId | None = None
-    identities: list[IdentityIn] | None = PydField(default=None, max_length=50)
+_PATCH_DOC = "Partial update: only the fields sent change. `identities`, when sent, replaces the list."
+if TYPE_CHECKING:  # mypy cannot follow a class built at run time; to it, a patch is a ProfileIn
+    ProfilePatch = ProfileIn
+else:
+    ProfilePatch = all_optional(ProfileIn, "ProfilePatch", _PATCH_DOC)
 
 
-class IdentityOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+# Responses always carry every field, so the API document marks them all required.
+_OUT_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+
+
+class IdentityOut(IdentityFields):
+    model_config = _OUT_CONFIG
 
     id: int
-    platform: str
-    handle: str
-    url: str
-    followers: int
-    following: int
-    posts: int
-    engagement_rate: float | None
-    verified: bool
     last_synced_at: datetime | None
 
 
-class ProfileOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ProfileOut(ProfileFields):
+    model_config = _OUT_CONFIG
 
     id: int
-    display_name: str
-    roles: list[str]
-    is_team_member: bool
-    bio: str
-    topics: list[str]
-    language: str
-    location: str
-    status: str
-    may_contact: bool
-    may_feature: bool
-    consent_basis: str
-    consent_date: date | None
-    owner_id: int | None
     reach: int
     identities: list[IdentityOut]
     created_at: datetime
     updated_at: datetime
 
 
-class ProfilePage(BaseModel):
-    items: list[ProfileOut]
-    total: int
-    page: int
-    per_page: int
-    pages: int
+def stored_values(data: BaseModel, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields of `data` as their columns store them: enums as their text."""
+    return {name: _stored(getattr(data, name)) for name in names}
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_stored(item) for item in value]
+    return value
+
+
+class SortKey(StrEnum):
+    name = "name"
+    reach = "reach"
+    status = "status"
+    updated = "updated"
+    created = "created"
+
+
+class SortOrder(StrEnum):
+    asc = "asc"
+    desc = "desc"
+
+
+class ListQuery(BaseModel):
+    """How to list people: words, filters, order and page. The API validates it strictly (a bad
+    value is a 422); the people page is forgiving (a bad value falls back to its default)."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    q: str = PydField(default="", max_length=200, description="Words to find in names and handles")
+    sort: SortKey = SortKey.name
+    order: SortOrder = SortOrder.asc
+    page: int = PydField(default=1, ge=1, le=100_000)
+    per_page: int = PydField(default=50, ge=1, le=200)
+    status: ProfileStatus | None = None
+    role: ProfileRole | None = None
+    topic: Annotated[str, AfterValidator(_clean_tag)] = PydField(
+        default="", max_length=50, description="Only people tagged with this topic"
+    )
+
+    @property
+    def descending(self) -> bool:
+        return self.order == SortOrder.desc
 
 
 def profile_snapshot(profile: Profile, identities: list[Identity]) -> dict[str, Any]:

@@ -7,11 +7,11 @@ import math
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import Select, Text, and_, cast, delete, func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
@@ -20,26 +20,23 @@ from crm.audit.actions import AuditAction
 from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
 from crm.db import utcnow
-from crm.errors import InvalidInput, NotFound
+from crm.errors import Conflict, InvalidInput, NotFound
 from crm.i18n import gettext
 from crm.interactions.models import Interaction, Relationship
 from crm.profiles.models import (
     Identity,
+    IdentityFields,
     IdentityIn,
+    ListQuery,
     Profile,
+    ProfileFields,
     ProfileIn,
     ProfilePatch,
+    SortKey,
     normalise_handle,
     profile_snapshot,
+    stored_values,
 )
-
-
-class SortKey(StrEnum):
-    name = "name"
-    reach = "reach"
-    status = "status"
-    updated = "updated"
-    created = "created"
 
 
 @dataclass
@@ -83,18 +80,6 @@ class ProfileDetail:
     history: list[AuditEvent]
 
 
-@dataclass(frozen=True)
-class ListQuery:
-    q: str = ""
-    sort: SortKey = SortKey.name
-    descending: bool = False
-    page: int = 1
-    per_page: int = 25
-    status: str = ""
-    role: str = ""
-    topic: str = ""
-
-
 def _reach_subquery() -> Any:
     return (
         select(Identity.profile_id, func.sum(Identity.followers).label("reach"))
@@ -122,11 +107,11 @@ def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
             or_(func.lower(Profile.display_name).like(pattern, escape="\\"), col(Profile.id).in_(handle_match))
         )
     if params.status:
-        query = query.where(col(Profile.status) == params.status)
+        query = query.where(col(Profile.status) == params.status.value)
     # roles and topics are JSON lists: match the element as JSON text, which reads the same on SQLite
     # and PostgreSQL (json keeps the text it was given, escapes included).
     if params.role:
-        query = query.where(cast(col(Profile.roles), Text).like(_json_element(params.role), escape="\\"))
+        query = query.where(cast(col(Profile.roles), Text).like(_json_element(params.role.value), escape="\\"))
     if params.topic:
         topic = params.topic.replace("\x00", "")
         query = query.where(cast(col(Profile.topics), Text).like(_json_element(topic), escape="\\"))
@@ -309,39 +294,48 @@ def _check_owner(owner_id: int | None, *, session: Session) -> None:
         raise InvalidInput(gettext("That owner does not exist."), field_errors={"owner_id": gettext("no such user")})
 
 
-_PROFILE_FIELDS = (
-    "display_name", "roles", "is_team_member", "bio", "topics", "language", "location", "status",
-    "may_contact", "may_feature", "consent_basis", "consent_date", "owner_id",
-)
+# A patch's explicit null clears only the fields that may be empty: those whose default is None.
+_CLEARABLE = frozenset(name for name, field in ProfileFields.model_fields.items() if field.default is None)
 
 
 def _profile_values(data: ProfileIn | ProfilePatch, *, partial: bool) -> dict[str, Any]:
-    values = data.model_dump(include=set(_PROFILE_FIELDS), exclude_unset=partial, mode="json")
-    if "consent_date" in values:
-        values["consent_date"] = data.consent_date
-    return values
+    """The profile's columns from a request: every field, or only those a patch sent."""
+    names = [name for name in ProfileFields.model_fields if not partial or name in data.model_fields_set]
+    return stored_values(data, names)
 
 
 def _sync_identities(profile: Profile, wanted: list[IdentityIn], *, session: Session) -> None:
-    """Replace the profile's identities with `wanted`, keeping rows (and sync dates) that stay."""
+    """Replace the profile's identities with `wanted`. Rows that stay keep their sync dates and any
+    field the request left out (the HTML form shows only some)."""
     existing = {(i.platform, i.handle_key): i for i in identities_of(profile.id or 0, session=session)}
-    keep: set[int] = set()
-    for item in wanted:
-        key = (item.platform.value, normalise_handle(item.platform, item.handle))
-        values = item.model_dump(mode="json")
-        row = existing.get(key)
-        if row is None:
-            row = Identity(profile_id=profile.id or 0, handle_key=key[1], **values)
-            session.add(row)
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
-            row.updated_at = utcnow()
-            keep.add(row.id or 0)
-    stale = [row.id for row in existing.values() if row.id not in keep]
+    keys = [(item.platform.value, normalise_handle(item.platform, item.handle)) for item in wanted]
+    stale = [row.id for key, row in existing.items() if key not in keys]
     if stale:
         session.execute(delete(Identity).where(col(Identity.id).in_(stale)))
+    session.flush()  # so that a failing flush below is about the identity it adds
+    for index, (item, key) in enumerate(zip(wanted, keys, strict=True)):
+        row = existing.get(key)
+        if row is None:
+            values = stored_values(item, IdentityFields.model_fields)
+            session.add(Identity(profile_id=profile.id or 0, handle_key=key[1], **values))
+            _flush_new_identity(item, index, session=session)
+        else:
+            for name, value in stored_values(item, item.model_fields_set).items():
+                setattr(row, name, value)
+            row.updated_at = utcnow()
     session.flush()
+
+
+def _flush_new_identity(item: IdentityIn, index: int, *, session: Session) -> None:
+    """Another request may have saved the same handle since _check_identities looked (PostgreSQL
+    lets both pass the check): the unique index decides, and the loser gets a 409 on that row."""
+    try:
+        session.flush()
+    except IntegrityError:
+        message = gettext("%(platform)s handle %(handle)s was saved for someone else a moment ago.") % {
+            "platform": item.platform.value, "handle": item.handle}
+        raise Conflict(gettext("Some identities belong to someone else."),
+                       field_errors={f"identities.{index}.handle": message}) from None
 
 
 def create_profile(data: ProfileIn, *, session: Session, actor: Actor) -> Profile:
@@ -366,8 +360,8 @@ def update_profile(profile_id: int, data: ProfileIn | ProfilePatch, *, session: 
     if "owner_id" in values:
         _check_owner(values["owner_id"], session=session)
     for name, value in values.items():
-        if partial and value is None and name not in ("owner_id", "consent_date"):
-            continue  # an explicit null only clears the fields that may be empty
+        if value is None and name not in _CLEARABLE:
+            continue
         setattr(profile, name, value)
     profile.updated_at = utcnow()
     if data.identities is not None:

@@ -3,34 +3,52 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from typing import Any
+from collections.abc import Mapping
+from datetime import date
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for, get_settings
-from crm.errors import InvalidInput
+from crm.errors import Conflict, InvalidInput
 from crm.i18n import gettext
 from crm.profiles import service as profiles
-from crm.profiles.models import ConsentBasis, Platform, ProfileIn, ProfileRole, ProfileStatus
+from crm.profiles.models import (
+    ConsentBasis,
+    IdentityIn,
+    ListQuery,
+    Platform,
+    ProfileFields,
+    ProfileIn,
+    ProfileRole,
+    ProfileStatus,
+)
+from crm.schemas import MAX_ID
 from crm.templating import is_fragment_request, render
-from crm.web.common import Form, checkbox, field_errors, int_or_none, redirect, text
+from crm.web.common import Form, checkbox, field_errors, redirect, text
 
 router = APIRouter(prefix="/people")
 
-_IDENTITY_KEY = re.compile(r"^identities-(\d+)-(\w+)$")
+_IDENTITY_ROW = re.compile(r"^identities-(\d{1,3})-")
 BLANK_IDENTITY_ROWS = 2
+M = TypeVar("M", bound=BaseModel)
 
 
-def people_url(params: profiles.ListQuery, **changes: Any) -> str:
+# ---- the list --------------------------------------------------------------------------------------
+
+
+def people_url(params: ListQuery, **changes: Any) -> str:
     """The list's URL with some parameters changed (page, sort...), for links and htmx requests."""
     values = {
         "q": params.q, "status": params.status, "role": params.role, "topic": params.topic,
-        "sort": params.sort.value, "dir": "desc" if params.descending else "asc", "page": params.page,
+        "sort": params.sort.value, "dir": params.order.value, "page": params.page,
     }
     values.update(changes)
     if values["page"] == 1:
@@ -38,37 +56,126 @@ def people_url(params: profiles.ListQuery, **changes: Any) -> str:
     return "/people?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
 
 
-def _list_query(
-    request: Request, q: str, sort: str, dir: str, page: str, status: str, role: str, topic: str
-) -> profiles.ListQuery:
-    sort_key = profiles.SortKey(sort) if sort in profiles.SortKey.__members__ else profiles.SortKey.name
-    return profiles.ListQuery(
-        q=q.strip()[:200],
-        sort=sort_key,
-        descending=dir == "desc",
-        page=int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1,
-        per_page=get_settings(request).page_size,
-        status=status if status in ProfileStatus.__members__ else "",
-        role=role if role in ProfileRole.__members__ else "",
-        topic=" ".join(topic.split()).lower()[:50],
-    )
+def forgiving(model: type[M], raw: Mapping[str, str]) -> M:
+    """`model` from query parameters, for a page: a bad value falls back to its default instead of
+    failing the request (an old bookmark or a hand-edited URL still shows something)."""
+    data = {name: raw[name] for name in model.model_fields if name in raw}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
+        return model.model_validate({name: value for name, value in data.items() if name not in bad})
+
+
+def _list_query(request: Request) -> ListQuery:
+    raw = dict(request.query_params)
+    raw.pop("per_page", None)  # the page size is a setting here
+    raw["order"] = raw.pop("dir", "")  # the page's URLs say dir=
+    params = forgiving(ListQuery, raw)
+    return params.model_copy(update={"per_page": get_settings(request).page_size})
 
 
 @router.get("")
-def people_list(
-    request: Request, db: DB, user: CurrentUser,
-    q: str = "", sort: str = "name", dir: str = "asc", page: str = "1", status: str = "", role: str = "", topic: str = "",
-) -> Response:
-    params = _list_query(request, q, sort, dir, page, status, role, topic)
+def people_list(request: Request, db: DB, user: CurrentUser) -> Response:
+    params = _list_query(request)
     listing = profiles.list_profiles(params, session=db)
     if not listing.rows and listing.page > listing.pages:  # an old link past the end: show the last page
-        params = replace(params, page=listing.pages)
+        params = params.model_copy(update={"page": listing.pages})
         listing = profiles.list_profiles(params, session=db)
     context = {
         "listing": listing, "params": params, "statuses": list(ProfileStatus), "roles": list(ProfileRole),
         "people_url": people_url,
     }
     return render(request, "profiles/list.html", context, block="results")
+
+
+# ---- the form: read and written field by field, by each field's type in the schema ---------------
+
+
+_SIMPLE_KINDS: dict[Any, str] = {bool: "checkbox", int: "int", float: "float", date: "date"}
+
+
+def _kind(field: FieldInfo) -> str:
+    """How a field appears on a form: checkbox, choices (several), text_list (comma-separated),
+    int, float, date, choice (one) or text."""
+    kind: Any = field.annotation
+    if get_origin(kind) in (Union, UnionType):  # `DbId | None` -> DbId
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    while hasattr(kind, "__metadata__"):  # Annotated[int, ...] -> int
+        kind = get_args(kind)[0]
+    if get_origin(kind) is list:
+        item = get_args(kind)[0]
+        return "choices" if issubclass(item, Enum) else "text_list"
+    if kind in _SIMPLE_KINDS:
+        return _SIMPLE_KINDS[kind]
+    return "choice" if isinstance(kind, type) and issubclass(kind, Enum) else "text"
+
+
+def _shown(model: type[BaseModel], source: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as the form shows them: text for boxes, a boolean per checkbox, a list of choices."""
+    shown: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        value, kind = source.get(name), _kind(field)
+        if kind == "checkbox":
+            shown[name] = bool(value)
+        elif kind == "choices":
+            shown[name] = [str(item) for item in value or []]
+        elif kind == "text_list":
+            shown[name] = ", ".join(value or [])
+        elif value is None:
+            shown[name] = ""
+        elif isinstance(value, date):
+            shown[name] = value.isoformat()
+        else:
+            shown[name] = str(value)
+    return shown
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    return {name: field.get_default(call_default_factory=True)
+            for name, field in model.model_fields.items() if not field.is_required()}
+
+
+def _typed(model: type[BaseModel], form: FormData, prefix: str = "") -> dict[str, Any]:
+    """What the user typed, as the form shows it again. A field the form does not show is left out
+    (so an identity keeps its stored value); a checkbox is always read, as an unticked one sends nothing."""
+    typed: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key, kind = prefix + name, _kind(field)
+        if kind == "checkbox":
+            typed[name] = checkbox(form, key)
+        elif kind == "choices":
+            typed[name] = [str(value) for value in form.getlist(key)]
+        elif key in form:
+            typed[name] = text(form, key)
+    return typed
+
+
+def _as_input(model: type[BaseModel], typed: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values as the schema's input: lists split at commas, thousands separators out of whole
+    numbers ("12,500"), and an empty number or date box taken as the field's default."""
+    data: dict[str, Any] = {}
+    for name, value in typed.items():
+        field = model.model_fields[name]
+        kind = _kind(field)
+        if kind == "text_list":
+            value = [part for part in value.split(",") if part.strip()]
+        elif kind in ("int", "float", "date") and value == "" and not field.is_required():
+            value = field.get_default(call_default_factory=True)
+        elif kind == "int":
+            value = value.replace(",", "").replace("_", "")
+        data[name] = value
+    return data
+
+
+def _is_blank(row: Mapping[str, Any]) -> bool:
+    """An identity row with nothing typed in (its platform select and checkbox aside) is ignored."""
+    typed_in = ("text", "int", "float", "date")
+    return not any(value for name, value in row.items() if _kind(IdentityIn.model_fields[name]) in typed_in)
+
+
+def _blank_identity() -> dict[str, Any]:
+    return _shown(IdentityIn, {})
 
 
 def _form_context(db: Any, values: dict[str, Any], errors: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -84,62 +191,24 @@ def _form_context(db: Any, values: dict[str, Any], errors: dict[str, str], **ext
     }
 
 
-def _blank_identity() -> dict[str, Any]:
-    return {"platform": "x", "handle": "", "url": "", "followers": "", "verified": False}
-
-
 def _values_from_profile(detail: profiles.ProfileDetail) -> dict[str, Any]:
-    p = detail.profile
+    identities = [_shown(IdentityIn, identity.model_dump()) for identity in detail.identities]
     return {
-        "display_name": p.display_name, "roles": p.roles, "is_team_member": p.is_team_member, "bio": p.bio,
-        "topics": ", ".join(p.topics), "language": p.language, "location": p.location, "status": p.status,
-        "may_contact": p.may_contact, "may_feature": p.may_feature, "consent_basis": p.consent_basis,
-        "consent_date": p.consent_date.isoformat() if p.consent_date else "",
-        "owner_id": str(p.owner_id or ""),
-        "identities": [
-            {"platform": i.platform, "handle": i.handle, "url": i.url, "followers": str(i.followers), "verified": i.verified}
-            for i in detail.identities
-        ] + [_blank_identity() for _ in range(BLANK_IDENTITY_ROWS)],
+        **_shown(ProfileFields, detail.profile.model_dump()),
+        "identities": identities + [_blank_identity() for _ in range(BLANK_IDENTITY_ROWS)],
     }
 
 
 def _values_from_form(form: FormData) -> dict[str, Any]:
-    """What the user typed, as the form shows it again (strings and booleans)."""
-    rows: dict[int, dict[str, Any]] = {}
-    for key in form:
-        match = _IDENTITY_KEY.match(key)
-        if match:
-            rows.setdefault(int(match.group(1)), {})[match.group(2)] = form.get(key)
-    identities = []
-    for index in sorted(rows):
-        row = rows[index]
-        identities.append({
-            "platform": str(row.get("platform") or ""), "handle": str(row.get("handle") or "").strip(),
-            "url": str(row.get("url") or "").strip(), "followers": str(row.get("followers") or "").strip(),
-            "verified": row.get("verified") in ("on", "true"),
-        })
-    return {
-        "display_name": text(form, "display_name"), "roles": form.getlist("roles"),
-        "is_team_member": checkbox(form, "is_team_member"), "bio": text(form, "bio"), "topics": text(form, "topics"),
-        "language": text(form, "language"), "location": text(form, "location"), "status": text(form, "status"),
-        "may_contact": checkbox(form, "may_contact"), "may_feature": checkbox(form, "may_feature"),
-        "consent_basis": text(form, "consent_basis"), "consent_date": text(form, "consent_date"),
-        "owner_id": text(form, "owner_id"), "identities": identities,
-    }
+    rows = sorted({int(match.group(1)) for key in form if (match := _IDENTITY_ROW.match(key))})
+    identities = [_typed(IdentityIn, form, prefix=f"identities-{row}-") for row in rows]
+    return {**_typed(ProfileFields, form), "identities": identities}
 
 
 def _parse(values: dict[str, Any], kept: list[int]) -> ProfileIn:
     """Build the request schema from the form, leaving out blank identity rows."""
-    data = {
-        **{k: v for k, v in values.items() if k not in ("identities", "topics", "owner_id", "consent_date")},
-        "topics": [t for t in values["topics"].split(",") if t.strip()],
-        "owner_id": int_or_none(values["owner_id"]),
-        "consent_date": values["consent_date"] or None,
-        "identities": [
-            {**values["identities"][i], "followers": int_or_none(values["identities"][i]["followers"]) or 0}
-            for i in kept
-        ],
-    }
+    data = _as_input(ProfileFields, {name: value for name, value in values.items() if name != "identities"})
+    data["identities"] = [_as_input(IdentityIn, values["identities"][i]) for i in kept]
     return ProfileIn.model_validate(data)
 
 
@@ -155,7 +224,7 @@ def _remap(errors: dict[str, str], kept: list[int]) -> dict[str, str]:
 
 
 def _kept_indices(values: dict[str, Any]) -> list[int]:
-    return [i for i, row in enumerate(values["identities"]) if row["handle"] or row["url"] or row["followers"]]
+    return [i for i, row in enumerate(values["identities"]) if not _is_blank(row)]
 
 
 def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int | None) -> Response:
@@ -171,7 +240,7 @@ def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int 
         db.commit()
     except ValidationError as exc:
         errors = _remap(field_errors(exc), kept)
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict) as exc:  # a save lost to a concurrent one (409) reads like any clash
         db.rollback()
         errors = _remap(exc.field_errors, kept) or {"__all__": exc.message}
     else:
@@ -184,8 +253,7 @@ def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int 
 
 @router.get("/new")
 def new_profile(request: Request, db: DB, user: WriterUser) -> Response:
-    blank_rows = [_blank_identity() for _ in range(3)]
-    values: dict[str, Any] = {"status": "prospect", "roles": [], "topics": "", "identities": blank_rows}
+    values = {**_shown(ProfileFields, _defaults(ProfileFields)), "identities": [_blank_identity() for _ in range(3)]}
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=None))
 
 
@@ -210,7 +278,7 @@ def identity_row(request: Request, user: WriterUser, index: int = 0) -> Response
 
 
 @router.post("")
-def create_profile(request: Request, db: DB, user: CurrentUser, form: Form) -> Response:
+def create_profile(request: Request, db: DB, user: WriterUser, form: Form) -> Response:
     return _save(request, db, user, form, None)
 
 
@@ -221,13 +289,16 @@ def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath
 
 
 @router.get("/{profile_id}/timeline")
-def timeline_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, offset: int = 0) -> Response:
+def timeline_page(
+    request: Request, db: DB, user: CurrentUser, profile_id: IdPath,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,  # no one has more interactions than there are ids
+) -> Response:
     """Older history for the profile page (htmx appends it); without htmx, the profile page itself."""
     if not is_fragment_request(request):
         return redirect(request, f"/people/{profile_id}#timeline")
     profiles.get_profile(profile_id, session=db)
     items = profiles.timeline(profile_id, session=db, offset=offset)
-    context = {"items": items, "profile_id": profile_id, "shown": max(0, offset) + len(items),
+    context = {"items": items, "profile_id": profile_id, "shown": offset + len(items),
                "total": profiles.count_interactions(profile_id, session=db)}
     return render(request, "profiles/_timeline_page.html", context)
 
@@ -240,7 +311,7 @@ def edit_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath)
 
 
 @router.post("/{profile_id}")
-def update_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath, form: Form) -> Response:
+def update_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath, form: Form) -> Response:
     return _save(request, db, user, form, profile_id)
 
 
@@ -252,7 +323,7 @@ def confirm_delete(request: Request, db: DB, user: WriterUser, profile_id: IdPat
 
 
 @router.post("/{profile_id}/delete")
-def delete_profile(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
+def delete_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath) -> Response:
     name = profiles.delete_profile(profile_id, session=db, actor=actor_for(request, user))
     db.commit()
     return redirect(request, "/people", flash=gettext("%(name)s was deleted.") % {"name": name})

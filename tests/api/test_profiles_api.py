@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from crm.accounts.models import User
+from crm.accounts.models import TokenIn, User
 from crm.db import session_scope
 from crm.profiles.models import Profile
 from tests.factories import make_profile, make_user
@@ -103,7 +103,8 @@ def test_bearer_token_works_without_csrf_and_can_be_revoked(client, engine):
 
     user = make_user(engine, "robot@example.com", role="manager")
     with session_scope(engine, write=True) as session:
-        row, raw = accounts.create_api_token(session.get(User, user.id), "CI", session=session, days=30, actor=SYSTEM)
+        row, raw = accounts.create_api_token(session.get(User, user.id), TokenIn(name="CI", days=30),
+                                             session=session, actor=SYSTEM)
     headers = {"Authorization": f"Bearer {raw}"}
     assert client.post("/api/v1/profiles", json=BODY, headers=headers).status_code == 201
     with Session(engine) as session:
@@ -123,7 +124,8 @@ def test_viewer_token_cannot_write(client, engine):
 
     user = make_user(engine, "reader@example.com", role="viewer")
     with session_scope(engine, write=True) as session:
-        _, raw = accounts.create_api_token(session.get(User, user.id), "read", session=session, days=None, actor=SYSTEM)
+        _, raw = accounts.create_api_token(session.get(User, user.id), TokenIn(name="read", days=30),
+                                           session=session, actor=SYSTEM)
     headers = {"Authorization": f"Bearer {raw}"}
     assert client.get("/api/v1/profiles", headers=headers).status_code == 200
     response = client.post("/api/v1/profiles", json=BODY, headers=headers)
@@ -133,8 +135,8 @@ def test_viewer_token_cannot_write(client, engine):
         assert session.exec(select(Profile)).all() == []
 
 
-def test_openapi_lists_the_api_and_no_html_routes(client):
-    schema = client.get("/api/v1/openapi.json").json()
+def test_openapi_lists_the_api_and_no_html_routes(manager_client, client):
+    schema = manager_client.get("/api/v1/openapi.json").json()
     paths = set(schema["paths"])
     assert {"/api/v1/profiles", "/api/v1/profiles/{profile_id}"} <= paths
     assert all(path.startswith("/api/v1/") for path in paths)
@@ -143,10 +145,10 @@ def test_openapi_lists_the_api_and_no_html_routes(client):
     assert "id" not in body["properties"] and "reach" not in body["properties"]
 
 
-def test_api_reference_page_renders(client):
+def test_api_reference_page_renders(manager_client):
     from tests.factories import soup
 
-    page = soup(client.get("/api/docs"))
+    page = soup(manager_client.get("/api/docs"))
     paths = [code.get_text() for code in page.select(".api-op header code")]
     assert "/api/v1/profiles" in paths
 
@@ -155,3 +157,45 @@ def test_a_page_past_the_end_is_empty_so_clients_stop(manager_client, engine):
     make_profile(engine, "Only One")
     body = manager_client.get("/api/v1/profiles", params={"page": 5}).json()
     assert body["items"] == [] and body["total"] == 1 and body["pages"] == 1
+
+
+def test_handles_with_no_usable_key_are_422_on_the_handle(manager_client):
+    # "ß" case-folds to "ss": the key identities are unique on would be 400 characters, over its column.
+    for handle, words in (("ß" * 200, "too long"), ("@", "handle"), ("@@", "handle")):
+        body = {"display_name": "Odd Handle", "identities": [{"platform": "x", "handle": handle}]}
+        response = manager_client.post("/api/v1/profiles", json=body)
+        assert response.status_code == 422, handle
+        errors = {tuple(e["loc"]): e["msg"] for e in response.json()["errors"]}
+        assert words in errors[("body", "identities", 0, "handle")].lower(), handle
+    assert manager_client.get("/api/v1/profiles").json()["total"] == 0
+
+
+def test_patch_is_the_full_schema_made_optional(manager_client):
+    created = manager_client.post("/api/v1/profiles", json=BODY).json()
+    url = f"/api/v1/profiles/{created['id']}"
+    for bad in ({"display_name": ""}, {"status": "famous"}, {"identities": [{"platform": "x", "handle": "@"}]},
+                {"reach": 5}, {"consent_date": "yesterday"}):
+        assert manager_client.patch(url, json=bad).status_code == 422, bad
+    # An explicit null clears what may be empty and leaves required fields alone.
+    patched = manager_client.patch(url, json={"display_name": None, "consent_date": None, "owner_id": None})
+    assert patched.status_code == 200
+    assert patched.json()["display_name"] == "Marta Ruiz" and patched.json()["consent_date"] is None
+
+
+def test_list_answers_one_generic_page(app):
+    schema = app.openapi()
+    operation = schema["paths"]["/api/v1/profiles"]["get"]
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert set(page["properties"]) == {"items", "total", "page", "per_page", "pages"}
+    assert page["properties"]["items"]["items"]["$ref"].endswith("/ProfileOut")
+    params = {p["name"] for p in operation["parameters"]}
+    assert params == {"q", "sort", "order", "page", "per_page", "status", "role", "topic"}
+
+
+def test_list_parameters_keep_their_bounds(manager_client):
+    for bad in ({"order": "sideways"}, {"page": 100_001}, {"per_page": 0}, {"status": "famous"}, {"role": "boss"},
+                {"q": "x" * 201}, {"topic": "t" * 51}, {"page": "abc"}):
+        response = manager_client.get("/api/v1/profiles", params=bad)
+        assert response.status_code == 422, bad
+        assert response.json()["detail"]

@@ -332,3 +332,68 @@ def test_a_page_past_the_end_shows_the_last_page(manager_client, engine):
     page = soup(manager_client.get("/people?page=99"))
     assert _names(page) == ["Person 10", "Person 11"]
     assert "Page 2 of 2" in page.select_one(".pagination").get_text()
+
+
+# ---- bad input gets a field error or a 4xx, never a 500 ------------------------------------------
+
+
+def test_a_huge_timeline_offset_is_a_4xx_not_a_500(manager_client, engine):
+    profile = make_profile(engine, "Busy Person")
+    for offset in ("99999999999999999999", str(10**30), str(2**63)):
+        response = manager_client.get(f"/people/{profile.id}/timeline?offset={offset}", headers=HX)
+        assert response.status_code == 422, offset
+
+
+def test_a_number_with_thousands_of_digits_is_a_field_error(manager_client, engine):
+    for digits in (4_000, 5_000):  # Python refuses to read more than 4,300 digits as an int
+        response = manager_client.post("/people", data=_form(**{"identities-0-followers": "9" * digits}))
+        assert response.status_code == 422, digits
+        error = soup(response).select("fieldset.identity-row")[0].select_one(".field-error")
+        assert error is not None, digits
+    with Session(engine) as session:
+        assert session.exec(select(Profile)).all() == []
+
+
+def test_a_handle_whose_key_is_too_long_is_a_field_error(manager_client, engine):
+    # "ß" case-folds to "ss": 200 characters typed, 400 in the key the identity is unique on.
+    response = manager_client.post("/people", data=_form(**{"identities-0-handle": "ß" * 200}))
+    assert response.status_code == 422
+    error = soup(response).select("fieldset.identity-row")[0].select_one(".field-error")
+    assert error is not None and "too long" in error.get_text()
+    with Session(engine) as session:
+        assert session.exec(select(Identity)).all() == []
+
+
+def test_a_handle_of_only_at_signs_is_a_field_error(manager_client, engine):
+    for handle in ("@", "@@", " @ "):
+        response = manager_client.post("/people", data=_form(**{"identities-1-handle": handle}))
+        assert response.status_code == 422, handle
+        error = soup(response).select("fieldset.identity-row")[1].select_one(".field-error")
+        assert error is not None and "handle" in error.get_text().lower(), handle
+    with Session(engine) as session:
+        assert session.exec(select(Identity)).all() == []
+
+
+def test_editing_in_the_browser_keeps_identity_counts_the_form_does_not_show(manager_client, engine):
+    identity = {"platform": "youtube", "handle": "anatube", "followers": 900, "following": 12, "posts": 340,
+                "engagement_rate": 4.5}
+    profile = make_profile(engine, "Ana López", identities=[identity])
+    form = soup(manager_client.get(f"/people/{profile.id}/edit"))
+    data = {field["name"]: field.get("value", "") for field in form.select("#profile-form input[name]")
+            if field.get("type") != "checkbox"}
+    data.update({"status": "active", "identities-0-platform": "youtube", "identities-0-followers": "1,000"})
+    assert manager_client.post(f"/people/{profile.id}", data=data).status_code == 303
+    with Session(engine) as session:
+        saved = session.exec(select(Identity)).one()
+    assert (saved.followers, saved.following, saved.posts, saved.engagement_rate) == (1000, 12, 340, 4.5)
+
+
+def test_bad_list_parameters_fall_back_one_by_one(manager_client, engine):
+    make_profile(engine, "Active Ana", status="active")
+    make_profile(engine, "Prospect Pablo", status="prospect")
+    # A bad page or sort does not throw away the good filter next to it.
+    page = soup(manager_client.get("/people?page=abc&sort=DROP&status=active&per_page=0"))
+    assert _names(page) == ["Active Ana"]
+    assert page.select_one("select[name=status] option[selected]")["value"] == "active"
+    for bad in ("page=-1", "page=1e3", "page=99999999999999999999", "dir=sideways", "role=boss", "q=" + "x" * 500):
+        assert manager_client.get(f"/people?{bad}").status_code == 200, bad

@@ -75,6 +75,18 @@ INTERACTION_KINDS = (
     N_("Note"),
 )
 
+# Relationship kinds, shown on a person's page as "Knows → Ana".
+RELATIONSHIP_KINDS = (
+    N_("Knows"),
+    N_("Follows"),
+    N_("Mentions"),
+    N_("Replies to"),
+    N_("Collaborates"),
+    N_("Referred"),
+    # TRANSLATORS: a relationship between two people: "Colleague → Ana".
+    N_("Colleague"),
+)
+
 USER_ROLES = (
     N_("Admin"),
     N_("Manager"),
@@ -128,6 +140,7 @@ ALL = (
     + PLATFORMS
     + CONSENT_BASES
     + INTERACTION_KINDS
+    + RELATIONSHIP_KINDS
     + USER_ROLES
     + AUDIT_ACTIONS
     + ERROR_TITLES

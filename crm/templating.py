@@ -8,9 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel import Locale
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_compact_decimal, format_decimal
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
+from babel.numbers import format_compact_decimal, format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
@@ -40,8 +40,27 @@ def _compact(value: int | float | None) -> str:
     return format_compact_decimal(value, locale=_babel_locale(), fraction_digits=1)
 
 
+def _percent(ratio: float | None) -> str:
+    """0.25 -> "25%" (English), "25 %" (Spanish)."""
+    return "" if ratio is None else format_percent(ratio, locale=_babel_locale())
+
+
+def _language_name(code: str | None) -> str:
+    """A language code as its name in the page's language: "en" -> "English", or "inglés" on a Spanish page."""
+    if not code:
+        return ""
+    try:
+        return _locale_object(code.replace("-", "_")).get_display_name(_babel_locale()) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def _date_filters(zone: ZoneInfo) -> dict[str, Any]:
-    """Stored times are UTC; people read them in the configured time zone."""
+    """Stored times are UTC; people read them in the configured time zone.
+
+    One way to write a day per locale: `date` is Babel's "medium" date ("Mar 31, 2026", "31 mar 2026")
+    and `datetime` is that same date with the short time ("Mar 31, 2026, 11:30 PM"). Templates use the
+    defaults; `month` is for charts and takes a Babel skeleton ("MMM" -> "Mar", "yMMMM" -> "March 2026")."""
 
     def date_filter(value: date | datetime | None, fmt: str = "medium") -> str:
         if value is None:
@@ -50,12 +69,21 @@ def _date_filters(zone: ZoneInfo) -> dict[str, Any]:
             value = value.astimezone(zone).date()
         return format_date(value, format=fmt, locale=_babel_locale())
 
-    def datetime_filter(value: datetime | None, fmt: str = "medium") -> str:
+    def datetime_filter(value: datetime | None, fmt: str = "") -> str:
         if value is None:
             return ""
-        return format_datetime(value, format=fmt, tzinfo=zone, locale=_babel_locale())
+        locale = _babel_locale()
+        if fmt:
+            return format_datetime(value, format=fmt, tzinfo=zone, locale=locale)
+        local = value.astimezone(zone)
+        pattern = str(locale.datetime_formats["medium"])  # how the locale joins a date and a time: "{1}, {0}"
+        return pattern.format(format_time(local, format="short", locale=locale),
+                              format_date(local.date(), format="medium", locale=locale))
 
-    return {"date": date_filter, "datetime": datetime_filter}
+    def month_filter(value: date, skeleton: str = "MMM") -> str:
+        return format_skeleton(skeleton, value, locale=_babel_locale())
+
+    return {"date": date_filter, "datetime": datetime_filter, "month": month_filter}
 
 
 _PROPER_NAMES = {"github": "GitHub", "youtube": "YouTube", "tiktok": "TikTok", "linkedin": "LinkedIn", "x": "X"}
@@ -78,7 +106,8 @@ def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        number=_number, compact=_compact, label=_label, action=label_of, short_action=short_label_of,
+        number=_number, compact=_compact, percent=_percent, language=_language_name, label=_label,
+        action=label_of, short_action=short_label_of,
         **_date_filters(ZoneInfo(time_zone)),
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),

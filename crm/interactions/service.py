@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -43,7 +43,7 @@ class NegativeMention:
 
 @dataclass(frozen=True)
 class MonthCount:
-    month: str  # YYYY-MM
+    month: date  # the first day of the month
     count: int
 
 
@@ -73,11 +73,13 @@ def headlines(*, session: Session, now: datetime, days: int = 30) -> list[Headli
 
 
 def top_contributors(*, session: Session, since: datetime, limit: int = 8) -> list[ContributorRow]:
+    """The people with the most contributions since `since`; team members are kept out of leaderboards."""
     count = func.count().label("n")
     query = (
         select(Profile.id, Profile.display_name, count)
         .join(Interaction, col(Interaction.profile_id) == Profile.id)
-        .where(col(Interaction.kind).in_(_CONTRIBUTIONS), Interaction.occurred_at >= since)
+        .where(col(Interaction.kind).in_(_CONTRIBUTIONS), Interaction.occurred_at >= since,
+               col(Profile.is_team_member).is_(False))
         .group_by(col(Profile.id), col(Profile.display_name))
         .order_by(count.desc(), col(Profile.display_name))
         .limit(limit)
@@ -105,18 +107,19 @@ def negative_from_large_reach(*, session: Session, since: datetime, min_reach: i
 
 
 def contributions_by_month(*, session: Session, now: datetime, months: int = 12) -> list[MonthCount]:
-    """Counted in Python from (occurred_at) so it is the same on every backend; a year is small."""
-    start = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    """The last `months` calendar months, this one included. Counted in Python from (occurred_at) so
+    it is the same on every backend; a year is small."""
+    firsts = [date(now.year, now.month, 1)]
+    for _ in range(months - 1):
+        previous = firsts[0] - timedelta(days=1)
+        firsts.insert(0, previous.replace(day=1))
+    start = datetime(firsts[0].year, firsts[0].month, 1, tzinfo=now.tzinfo)
     times = session.exec(
         select(Interaction.occurred_at).where(col(Interaction.kind).in_(_CONTRIBUTIONS), Interaction.occurred_at >= start)
     )
-    counts: dict[str, int] = {}
-    cursor = start
-    while cursor <= now:
-        counts[cursor.strftime("%Y-%m")] = 0
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    counts = dict.fromkeys(firsts, 0)
     for occurred in times:
-        key = occurred.strftime("%Y-%m")
+        key = date(occurred.year, occurred.month, 1)
         if key in counts:
             counts[key] += 1
     return [MonthCount(month, n) for month, n in counts.items()]

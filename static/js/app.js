@@ -17,3 +17,11 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+// The phone menu (<details class="menu">) also closes with Escape, leaving the keyboard on its button.
+document.addEventListener("keydown", (event) => {
+  const menu = document.querySelector("details.menu[open]");
+  if (event.key === "Escape" && menu) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  }
+});

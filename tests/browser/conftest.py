@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,12 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 MANAGER_EMAIL = "manager@example.com"
 MANAGER_NAME = "Mona Manager"
+
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+# A phone: with is_mobile the layout viewport grows with the content, so an overflow shows in
+# document.documentElement.scrollWidth against screen.width, not in window.innerWidth.
+PHONE = {"viewport": {"width": 390, "height": 844}, "screen": {"width": 390, "height": 844}, "is_mobile": True,
+         "has_touch": True, "device_scale_factor": 2}
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -185,40 +191,55 @@ def browser_errors() -> BrowserErrors:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: LiveServer, browser_errors: BrowserErrors) -> Iterator[Any]:
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
-    )
-    context.set_default_timeout(5_000)
-    context.set_default_navigation_timeout(8_000)
-    context.add_init_script(CSP_LISTENER)
-    page = context.new_page()
-    page.on("console", browser_errors.on_console)
-    page.on("pageerror", browser_errors.on_page_error)
-    page.on("response", browser_errors.on_response)
+def new_page(browser: Any, live_server: LiveServer, browser_errors: BrowserErrors) -> Iterator[Callable[..., Any]]:
+    """Opens a page in a browser context of its own: `new_page(**PHONE, locale="es-ES")`.
+    Desktop size and British English unless told otherwise."""
+    contexts: list[Any] = []
+
+    def open_page(**options: Any) -> Any:
+        context = browser.new_context(base_url=live_server.url, **{**DESKTOP, "locale": "en-GB", **options})
+        contexts.append(context)
+        context.set_default_timeout(5_000)
+        context.set_default_navigation_timeout(8_000)
+        context.add_init_script(CSP_LISTENER)
+        page = context.new_page()
+        page.on("console", browser_errors.on_console)
+        page.on("pageerror", browser_errors.on_page_error)
+        page.on("response", browser_errors.on_response)
+        return page
+
     try:
-        yield page
+        yield open_page
         errors = browser_errors.take()
         assert not errors, "the browser reported errors:\n" + "\n".join(errors)
     finally:
-        context.close()
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
+    return new_page()
 
 
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """A full-page screenshot in test-artifacts/, named after the journey."""
+def screenshot(page: Any, name: str, element: Any = None) -> Path:
+    """A full-page screenshot (or one of `element`) in test-artifacts/, named after the journey."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if element is not None:
+        element.screenshot(path=str(path))
+    else:
+        page.screenshot(path=str(path), full_page=True)
     return path
 
 
 def sign_in(page: Any, email: str = MANAGER_EMAIL, password: str = PASSWORD) -> None:
-    """Through the sign-in form, as a person would."""
+    """Through the sign-in form, as a person would (found by field names: the page may be in Spanish)."""
     page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form[action='/login'] button[type=submit]").click()
     page.wait_for_url(re.compile(r"/$"))

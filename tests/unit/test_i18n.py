@@ -175,14 +175,14 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
     marks them for extraction. This fails when an enum value or title is added without a marker there."""
     from crm.accounts.models import Role
     from crm.i18n_labels import ALL
-    from crm.interactions.models import InteractionKind
+    from crm.interactions.models import InteractionKind, RelationshipKind
     from crm.profiles.models import ConsentBasis, Platform, ProfileRole, ProfileStatus
     from crm.web.errors import TITLES
     from crm.web.sections import PLANNED
 
     needed = {
         _label(m.value)
-        for enum in (ProfileRole, ProfileStatus, Platform, ConsentBasis, InteractionKind, Role)
+        for enum in (ProfileRole, ProfileStatus, Platform, ConsentBasis, InteractionKind, RelationshipKind, Role)
         for m in enum
         if m.value
     }

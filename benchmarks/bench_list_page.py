@@ -43,7 +43,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+try:
+    import httpx2 as httpx  # the test extra installs httpx2, httpx's maintained successor
+except ImportError:
+    import httpx  # type: ignore[no-redef]
 from _common import ROOT, machine_line, percentile, print_table  # before crm: puts the repo root on sys.path
 
 from crm.accounts import service as accounts

@@ -16,6 +16,7 @@ from crm.db import ensure_schema_current, make_engine
 from crm.deps import write_guard
 from crm.middleware import SecurityMiddleware
 from crm.resources import share_dir
+from crm.routes_check import check_routes
 from crm.settings import Settings
 from crm.templating import build_templates
 from crm.web.errors import install_error_handlers
@@ -48,7 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(write_guard)],
         docs_url=None,  # Swagger UI needs a CDN and inline script; /api/docs is rendered here instead
         redoc_url=None,
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=None,  # served by crm.web.api_docs, to signed-in users only
+        # Answered with 413 from the Content-Length, before the body is read (Starlette's limiter);
+        # a chunked body is cut off once it passes the limit. Import routes may raise their own.
+        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.templates = build_templates(settings.time_zone)
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=share_dir("static")), name="static")
     install_error_handlers(app)
+    check_routes(app)  # every route says who may call it, or the app does not start
 
     # Outermost first: host check, then headers and CSRF cookie.
     app.add_middleware(SecurityMiddleware, secret_key=settings.effective_secret_key, secure_cookies=settings.secure_cookies)

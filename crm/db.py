@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
@@ -69,6 +70,13 @@ def _configure_sqlite(engine: Engine) -> None:
 def write_bind(engine: Engine) -> Engine:
     """The engine to use for a session that will write (BEGIN IMMEDIATE on SQLite)."""
     return engine.execution_options(sqlite_immediate=True) if engine.dialect.name == "sqlite" else engine
+
+
+def serialize_writes(session: Session, name: str) -> None:
+    """Make read-then-write steps named `name` run one at a time until this transaction ends.
+    SQLite writers already do (BEGIN IMMEDIATE); PostgreSQL takes a transaction-level advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(name.encode())})
 
 
 @contextmanager

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Annotated
+from enum import IntEnum
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Path, Request
@@ -17,14 +18,12 @@ from crm.audit.service import Actor
 from crm.db import session_scope, write_bind
 from crm.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from crm.i18n import gettext
+from crm.middleware import SESSION_COOKIE
 from crm.schemas import MAX_ID
 from crm.security import csrf_token_valid
 from crm.settings import Settings
 
-SESSION_COOKIE = "crm_session"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Mutating routes any visitor may call (they still need a valid CSRF token).
-OPEN_MUTATIONS = frozenset({"/login", "/logout"})
 
 
 class LoginRequired(Exception):
@@ -75,6 +74,9 @@ def session_policy(settings: Settings) -> accounts.SessionPolicy:
 
 
 def _bearer(request: Request) -> str | None:
+    """A bearer token counts only under /api/: HTML pages need a browser session (and its CSRF token)."""
+    if not request.url.path.startswith("/api/"):
+        return None
     auth = request.headers.get("authorization", "")
     scheme, _, value = auth.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
@@ -91,6 +93,7 @@ def optional_user(request: Request) -> User | None:
     engine = get_engine(request)
     bearer = _bearer(request)
     user: User | None = None
+    request.state.session_id = None
     with session_scope(engine) as auth:
         if bearer is not None:
             found_token = accounts.token_user(bearer, session=auth)
@@ -115,7 +118,43 @@ def optional_user(request: Request) -> User | None:
     return user
 
 
-def require_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
+# ---- who may call a route -------------------------------------------------------------------------
+# Every route declares one of these through its dependencies (a typed parameter such as
+# `user: WriterUser`, or `dependencies=[Depends(public)]`). crm.routes_check refuses to build an app
+# with a route that declares none, and tests compare each route with a table of what it should be.
+
+
+class Access(IntEnum):
+    public = 0  # anyone, signed in or not: the login page, signing out
+    signed_in = 1  # any active user: reading, and self-service on one's own account
+    writer = 2  # admins and managers: changes to shared data
+    admin = 3  # users, roles and the audit log
+
+
+def declares(access: Access) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def mark(dependency: Callable[..., Any]) -> Callable[..., Any]:
+        dependency.access = access  # type: ignore[attr-defined]
+        return dependency
+
+    return mark
+
+
+def declared_access(dependant: Any) -> Access | None:
+    """The strictest access declared anywhere in a route's dependency tree, or None."""
+    if dependant is None:
+        return None
+    found = [getattr(dependant.call, "access", None)] + [declared_access(d) for d in dependant.dependencies]
+    declared = [a for a in found if a is not None]
+    return max(declared) if declared else None
+
+
+@declares(Access.public)
+def public(user: Annotated[User | None, Depends(optional_user)]) -> User | None:
+    return user
+
+
+@declares(Access.signed_in)
+def require_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise LoginRequired()
     return user
@@ -124,8 +163,8 @@ def require_user(request: Request, user: Annotated[User | None, Depends(optional
 CurrentUser = Annotated[User, Depends(require_user)]
 
 
+@declares(Access.writer)
 def require_writer(user: CurrentUser) -> User:
-    """For pages that only lead to a change (forms, confirmations): a viewer gets 403 up front."""
     if not user.can_write:
         raise PermissionDenied(gettext("Your role can read but not change anything."))
     return user
@@ -134,6 +173,7 @@ def require_writer(user: CurrentUser) -> User:
 WriterUser = Annotated[User, Depends(require_writer)]
 
 
+@declares(Access.admin)
 def require_admin(user: CurrentUser) -> User:
     if not user.is_admin:
         raise PermissionDenied(gettext("Only administrators can do that."))
@@ -141,6 +181,7 @@ def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+PublicUser = Annotated[User | None, Depends(public)]
 
 
 def actor_for(request: Request, user: User | None) -> Actor:
@@ -158,15 +199,16 @@ def _same_origin(request: Request) -> bool:
 
 
 async def write_guard(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
-    """Applied to every route: a mutating request must come from someone signed in (except
-    login/logout), be same-origin, carry a CSRF token (unless it authenticates with a bearer token,
-    which a browser never sends on its own), and come from someone allowed to write. Form text with
-    NUL characters, which PostgreSQL cannot store, is refused here once for every form.
-    New routes get all of this without asking for it."""
+    """Applied to every route, before the route's own access check: a mutating request to a route
+    that is not public must come from someone signed in (401 before any CSRF talk), must be
+    same-origin and carry the CSRF token bound to its session (unless it authenticates with a
+    bearer token under /api/, which a browser never sends on its own). Form text with NUL
+    characters, which PostgreSQL cannot store, is refused here once for every form.
+    Who may then do it (signed in, writer, admin) is each route's own declaration."""
     if request.method not in MUTATING:
         return
-    open_route = request.url.path in OPEN_MUTATIONS
-    if user is None and not open_route:
+    route = request.scope.get("route")
+    if user is None and getattr(route, "access", Access.signed_in) != Access.public:
         raise LoginRequired()
     form = None
     if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
@@ -180,9 +222,7 @@ async def write_guard(request: Request, user: Annotated[User | None, Depends(opt
         if submitted is None and form is not None:
             value = form.get("csrf_token")
             submitted = value if isinstance(value, str) else None
-        if not csrf_token_valid(get_settings(request).effective_secret_key, request.state.csrf_cookie, submitted):
+        if not csrf_token_valid(get_settings(request).effective_secret_key, request.state.csrf_binding, submitted):
             raise PermissionDenied(
                 gettext("The form expired or did not come from this site. Reload the page and try again.")
             )
-    if user is not None and not open_route and not user.can_write:
-        raise PermissionDenied(gettext("Your role can read but not change anything."))

@@ -14,6 +14,7 @@ from crm.i18n import current_locale, pick_locale
 from crm.security import csrf_token_for, new_token
 
 CSRF_COOKIE = "crm_csrf"
+SESSION_COOKIE = "crm_session"
 FLASH_COOKIE = "crm_flash"
 
 SECURITY_HEADERS = {
@@ -70,8 +71,12 @@ class SecurityMiddleware:
         fresh_cookie = "" if len(csrf_cookie) >= 20 else new_token()
         csrf_cookie = fresh_cookie or csrf_cookie
         state = scope.setdefault("state", {})
-        state["csrf_cookie"] = csrf_cookie
-        state["csrf_token"] = csrf_token_for(self.secret_key, csrf_cookie)
+        # The CSRF token is bound to the sign-in session when there is one, so it changes at every
+        # login and a token read before signing in (or in another session) is worth nothing after.
+        session_cookie = cookies.get(SESSION_COOKIE, "")[:100]
+        binding = f"session:{session_cookie}" if session_cookie else f"browser:{csrf_cookie}"
+        state["csrf_binding"] = binding
+        state["csrf_token"] = csrf_token_for(self.secret_key, binding)
         state["flash_serializer"] = self.flash
         state["secure_cookies"] = self.secure_cookies
         had_flash = FLASH_COOKIE in cookies

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -15,18 +17,25 @@ _hasher = PasswordHash((Argon2Hasher(),))
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+# Argon2 is built to eat a core for a third of a second. Six people signing in at once would take
+# every core from the requests of everyone else, so password work waits its turn for half the cores.
+_ARGON2_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _ARGON2_SLOTS:
+        return _hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    if not password_hash:
-        _hasher.verify(password, _DUMMY_HASH)
-        return False
-    try:
-        return _hasher.verify(password, password_hash)
-    except Exception:  # a malformed stored hash is a failed login, not a crash
-        return False
+    with _ARGON2_SLOTS:
+        if not password_hash:
+            _hasher.verify(password, _DUMMY_HASH)
+            return False
+        try:
+            return _hasher.verify(password, password_hash)
+        except Exception:  # a malformed stored hash is a failed login, not a crash
+            return False
 
 
 def new_token() -> str:
@@ -38,12 +47,13 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def csrf_token_for(secret_key: str, csrf_cookie: str) -> str:
-    """Signed double-submit: the form/header token is an HMAC of a random per-browser cookie."""
-    return hmac.new(secret_key.encode(), f"csrf:{csrf_cookie}".encode(), hashlib.sha256).hexdigest()
+def csrf_token_for(secret_key: str, binding: str) -> str:
+    """Signed double-submit: the form/header token is an HMAC of what it is bound to (the session
+    cookie once signed in, a random per-browser cookie before)."""
+    return hmac.new(secret_key.encode(), f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
 
 
-def csrf_token_valid(secret_key: str, csrf_cookie: str | None, submitted: str | None) -> bool:
-    if not csrf_cookie or not submitted:
+def csrf_token_valid(secret_key: str, binding: str | None, submitted: str | None) -> bool:
+    if not binding or not submitted:
         return False
-    return hmac.compare_digest(csrf_token_for(secret_key, csrf_cookie), submitted)
+    return hmac.compare_digest(csrf_token_for(secret_key, binding), submitted)

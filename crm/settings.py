@@ -5,13 +5,37 @@ Every field here is documented in README.md; tests/unit/test_docs.py checks that
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSecret(RuntimeError):
+    pass
+
+
+def _write_once(path: Path, content: str) -> None:
+    """Write `path` atomically with mode 600, unless another process got there first: the content
+    is written to a private temporary file and hard-linked into place, which fails if it exists."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mkstemp creates it 600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):  # another worker wrote it first: use theirs
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 class Settings(BaseSettings):
@@ -26,13 +50,29 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, description="Port `crm serve` listens on.")
     session_idle_minutes: int = Field(default=120, description="A session ends after this long without a request.")
     session_absolute_hours: int = Field(default=24 * 7, description="A session ends this long after login, whatever happens.")
-    login_max_failures: int = Field(default=5, description="Failed logins per account in the window before 429.")
-    login_ip_max_failures: int = Field(default=20, description="Failed logins per client address in the window before 429.")
-    login_window_minutes: int = Field(default=15, description="The window for both login limits.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per account from one client address in the window before 429.")
+    login_account_max_failures: int = Field(
+        default=50, ge=1, description="Failed logins per account from all addresses together in the window before 429.")
+    login_ip_max_failures: int = Field(
+        default=20, ge=1, description="Failed logins per client address, whatever the account, in the window before 429.")
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60, description="The window for the three login limits.")
     secure_cookies: bool = Field(default=False, description="Mark cookies Secure (set true behind HTTPS).")
     log_level: str = Field(default="info", description="Log level for the server.")
     page_size: int = Field(default=25, ge=5, le=500, description="Rows per page in lists.")
     time_zone: str = Field(default="UTC", description="IANA time zone in which pages show dates and times.")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024,
+        description="Largest request body (forms, JSON) in bytes; larger ones get 413 before they are read.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest body for file imports, in bytes.")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters "
+                             "(try: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        return value
 
     @field_validator("time_zone")
     @classmethod
@@ -47,22 +87,34 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{(self.data_dir / 'altavoz.db').resolve()}"
+        self._make_data_dir()
+        path = self.data_dir / "altavoz.db"
+        # Created readable by its owner only, before SQLite creates it with the umask's permissions
+        # (its -wal and -shm files take the database file's).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        return f"sqlite:///{path.resolve()}"
 
     @cached_property
     def effective_secret_key(self) -> str:
-        """The configured secret, or one generated on first use and kept in the data dir."""
+        """The configured secret, or one generated on first use and kept in the data dir (mode 600).
+        A key file that is empty or short is refused: with it, anyone could forge CSRF tokens."""
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(key)
+        if not path.exists():
+            self._make_data_dir()
+            _write_once(path, secrets.token_urlsafe(48))
+        key = path.read_text().strip()
+        if len(key) < MIN_SECRET_LENGTH:
+            raise InsecureSecret(
+                f"{path} holds a key of {len(key)} characters; Altavoz needs at least {MIN_SECRET_LENGTH}. "
+                "Delete the file to have a new one generated (everyone will have to sign in again), or set CRM_SECRET_KEY."
+            )
         return key
+
+    def _make_data_dir(self) -> None:
+        if not self.data_dir.exists():
+            self.data_dir.mkdir(parents=True, mode=0o700)
 
     @property
     def is_sqlite(self) -> bool:

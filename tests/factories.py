@@ -54,8 +54,10 @@ def csrf_token(client: TestClient, path: str = "/login") -> str:
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    """Sign in and send the new session's CSRF token (it changes at login) with every request."""
     token = csrf_token(client)
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": token, "next": "/"})
     assert response.status_code == 303, response.text[:500]
+    token = csrf_token(client, "/settings")
     client.headers["X-CSRF-Token"] = token
     return token

@@ -1,4 +1,5 @@
-"""Every route of the app with its full path, however routers are nested."""
+"""Every route of the app with its full path and declared access, however routers are nested.
+The walker is the app's own (crm.routes_check), which refuses route kinds it does not understand."""
 
 from __future__ import annotations
 
@@ -6,30 +7,20 @@ import re
 from collections.abc import Iterator
 
 from fastapi import FastAPI
-from starlette.routing import Route
+
+from crm.routes_check import Endpoint, walk_routes
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def endpoints(app: FastAPI) -> list[Endpoint]:
+    return list(walk_routes(app))
+
+
 def all_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
-    """(method, full path) for every HTTP route. FastAPI 0.16x keeps included routers nested and
-    resolves prefixes lazily, so walk them through its own resolution helper, not app.routes."""
-    try:
-        from fastapi.routing import _iter_routes_with_context as walk  # type: ignore[attr-defined]
-    except ImportError:  # older FastAPI flattens routers on include
-
-        def walk(routes):  # type: ignore[no-untyped-def]
-            return ((route, None) for route in routes)
-
-    seen = set()
-    for route, context in walk(app.routes):
-        if not isinstance(route, Route):
-            continue
-        path = context.path if context is not None and context.path else route.path
-        for method in sorted(route.methods or ()):
-            if method != "HEAD" and (method, path) not in seen:
-                seen.add((method, path))
-                yield method, path
+    """(method, full path) for every endpoint, mounts included (as GET)."""
+    for endpoint in walk_routes(app):
+        yield endpoint.method, endpoint.path
 
 
 def mutating_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import EmailStr
 from pydantic import Field as PydField
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
@@ -69,9 +70,39 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = optional_datetime_field()
 
 
+class LoginOutcome(StrEnum):
+    pending = "pending"  # the password is being checked; counts as a failure until it is not
+    failed = "failed"
+    succeeded = "succeeded"
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One password check, reserved before it is made, so that parallel tries cannot overrun the
+    limits. Kept for a day; the audit log keeps the story."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email_time", "email", "created_at"),
+        Index("ix_login_attempt_ip_time", "ip", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    email: str = Field(max_length=320)
+    ip: str = Field(default="", max_length=64)
+    outcome: str = Field(default=LoginOutcome.pending.value, max_length=20)
+
+
 class UserIn(InputModel):
 
     email: EmailStr
     name: str = PydField(min_length=1, max_length=200)
     password: str = PydField(min_length=10, max_length=200)
     role: Role = Role.viewer
+
+
+class TokenIn(InputModel):
+    """A new API token: a name to recognise it by and how many days it lives (it always expires)."""
+
+    name: str = PydField(min_length=1, max_length=100)
+    days: int = PydField(ge=1, le=3650)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from crm.accounts.models import ApiToken, Role, User, UserIn, UserSession
+from crm.accounts.models import ApiToken, LoginAttempt, LoginOutcome, Role, TokenIn, User, UserIn, UserSession
 from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.service import Actor
-from crm.db import utcnow
+from crm.db import serialize_writes, utcnow
 from crm.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RateLimited
 from crm.i18n import gettext
 from crm.security import hash_password, new_token, token_digest, verify_password
@@ -25,9 +28,14 @@ class SessionPolicy:
 
 @dataclass(frozen=True)
 class LoginLimits:
-    per_account: int
-    per_ip: int
+    per_account_and_address: int  # the tight one: a stranger can lock out only their own address
+    per_account: int  # looser, across all addresses: slows a distributed guess
+    per_address: int  # across all accounts: slows one address trying many accounts
     window_minutes: int
+
+
+# Login attempts older than this are deleted as new ones arrive (the audit log keeps the story).
+ATTEMPTS_KEPT = timedelta(days=1)
 
 
 def normalise_email(email: str) -> str:
@@ -80,33 +88,96 @@ def set_active(user_id: int, active: bool, *, session: Session, actor: Actor) ->
         raise InvalidInput(gettext("You cannot deactivate yourself."))
     user.is_active = active
     user.updated_at = utcnow()
-    if not active:
+    if not active:  # and what was revoked stays revoked if the account comes back
         revoke_sessions(user.id or 0, session=session)
-    audit.record(session=session, actor=actor, action=AuditAction.user_activate if active else AuditAction.user_deactivate,
-                 object_type="user",
-                 object_id=user.id)
+        revoke_api_tokens(user.id or 0, session=session)
+    action = AuditAction.user_activate if active else AuditAction.user_deactivate
+    audit.record(session=session, actor=actor, action=action, object_type="user", object_id=user.id)
     return user
 
 
-def authenticate(email: str, password: str, *, session: Session, ip: str, limits: LoginLimits) -> User:
-    """Check a login; raises RateLimited or AuthenticationFailed and records every outcome."""
-    email = normalise_email(email)
-    since = utcnow() - timedelta(minutes=limits.window_minutes)
-    by_account = audit.count_recent(session=session, action=AuditAction.login_failed, since=since, subject=email)
-    by_ip = audit.count_recent(session=session, action=AuditAction.login_failed, since=since, ip=ip)
-    actor = Actor(user_id=None, ip=ip, label=email)
-    if by_account >= limits.per_account or by_ip >= limits.per_ip:
-        audit.record(session=session, actor=actor, action=AuditAction.login_throttled, subject=email)
+# Unauthenticated input is stored only this long: an e-mail address cannot be longer (RFC 5321).
+MAX_STORED_EMAIL = 254
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    attempt_id: int
+    user_id: int | None
+    password_hash: str | None
+
+
+def login(
+    email: str,
+    password: str,
+    *,
+    transaction: Callable[[], AbstractContextManager[Session]],
+    ip: str,
+    user_agent: str,
+    limits: LoginLimits,
+    policy: SessionPolicy,
+) -> tuple[User, str]:
+    """Check a login and open a session; returns the user and the session token.
+
+    Unlike other services this one takes a factory of short write transactions rather than one
+    session, because the Argon2 check (about 0.3 s) must hold no lock: on SQLite a write
+    transaction blocks every other writer. So: (1) reserve one try against the limits, atomically;
+    (2) check the password outside any transaction; (3) record the outcome and start the session.
+    Raises RateLimited or AuthenticationFailed; every outcome is audited."""
+    email = normalise_email(email)[:MAX_STORED_EMAIL]
+    ip = ip[:64]
+    with transaction() as session:
+        reservation = _reserve_attempt(email, session=session, ip=ip, limits=limits)
+    if reservation is None:
         message = gettext("Too many failed logins. Try again in %(minutes)d minutes.")
         raise RateLimited(message % {"minutes": limits.window_minutes})
-    user = get_user_by_email(email, session=session)
-    ok = verify_password(password, user.password_hash if user else None)
-    if not ok or user is None or not user.is_active:
-        audit.record(session=session, actor=actor, action=AuditAction.login_failed, subject=email)
+    ok = verify_password(password, reservation.password_hash)
+    with transaction() as session:
+        user = _finish_attempt(reservation, ok, session=session, email=email, ip=ip)
+        token = start_session(user, session=session, ip=ip, user_agent=user_agent, policy=policy) if user else None
+    if user is None or token is None:
         raise AuthenticationFailed(gettext("That e-mail and password do not match an active account."))
+    return user, token
+
+
+def _reserve_attempt(email: str, *, session: Session, ip: str, limits: LoginLimits) -> _Reservation | None:
+    """Count recent failures and, if under every limit, reserve a try; None when throttled.
+    The count and the insert are one serialised step, so fifty parallel tries get exactly the
+    allowed number of password checks. Tries still pending count as failures."""
+    serialize_writes(session, "login")
+    now = utcnow()
+    since = now - timedelta(minutes=limits.window_minutes)
+    session.execute(delete(LoginAttempt).where(col(LoginAttempt.created_at) < now - ATTEMPTS_KEPT))
+    counted = select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.created_at >= since, col(LoginAttempt.outcome) != LoginOutcome.succeeded.value
+    )
+    from_here = session.exec(counted.where(LoginAttempt.email == email, LoginAttempt.ip == ip)).one()
+    for_account = session.exec(counted.where(LoginAttempt.email == email)).one()
+    from_address = session.exec(counted.where(LoginAttempt.ip == ip)).one()
+    if from_here >= limits.per_account_and_address or for_account >= limits.per_account or from_address >= limits.per_address:
+        audit.record(session=session, actor=Actor(user_id=None, ip=ip, label=email), action=AuditAction.login_throttled)
+        return None
+    attempt = LoginAttempt(email=email, ip=ip)
+    session.add(attempt)
+    session.flush()
+    user = get_user_by_email(email, session=session)
+    usable = user is not None and user.is_active
+    return _Reservation(attempt.id or 0, user.id if usable and user else None, user.password_hash if usable and user else None)
+
+
+def _finish_attempt(reservation: _Reservation, ok: bool, *, session: Session, email: str, ip: str) -> User | None:
+    attempt = session.get(LoginAttempt, reservation.attempt_id)
+    user = session.get(User, reservation.user_id) if ok and reservation.user_id else None
+    if user is not None and not user.is_active:  # deactivated while the password was being checked
+        user = None
+    if attempt is not None:
+        attempt.outcome = (LoginOutcome.succeeded if user else LoginOutcome.failed).value
+    if user is None:
+        audit.record(session=session, actor=Actor(user_id=None, ip=ip, label=email), action=AuditAction.login_failed)
+        return None
     user.last_login_at = utcnow()
     audit.record(session=session, actor=Actor(user_id=user.id, ip=ip, label=email), action=AuditAction.login_succeeded,
-                 object_type="user", object_id=user.id, subject=email)
+                 object_type="user", object_id=user.id)
     return user
 
 
@@ -156,21 +227,36 @@ def end_session(token: str | None, *, session: Session, actor: Actor) -> None:
 
 def change_password(user: User, current: str, new: str, confirm: str, *, session: Session, keep_session_id: int | None,
                     actor: Actor) -> None:
-    """Check the current password, set the new one, and sign out every other session."""
-    errors: dict[str, str] = {}
+    """Check the current password, set the new one, sign out every other session and revoke the
+    user's API tokens (whoever knew the old password may have made one)."""
+    errors = _new_password_errors(new, confirm)
     if not verify_password(current, user.password_hash):
         errors["current_password"] = gettext("That is not your current password.")
-    if len(new) < 10:
-        errors["new_password"] = gettext("Use at least %(n)s characters.") % {"n": 10}
-    elif new != confirm:
-        errors["confirm_password"] = gettext("The two new passwords differ.")
     if errors:
         raise InvalidInput(gettext("The password was not changed."), field_errors=errors)
-    user.password_hash = hash_password(new)
+    _replace_password(user, hash_password(new), session=session, keep_session_id=keep_session_id, actor=actor)
+
+
+def _new_password_errors(new: str, confirm: str | None = None) -> dict[str, str]:
+    if len(new) < 10:
+        return {"new_password": gettext("Use at least %(n)s characters.") % {"n": 10}}
+    if len(new) > 200:
+        return {"new_password": gettext("Use at most %(n)s characters.") % {"n": 200}}
+    if confirm is not None and new != confirm:
+        return {"confirm_password": gettext("The two new passwords differ.")}
+    return {}
+
+
+def _replace_password(user: User, password_hash: str, *, session: Session, keep_session_id: int | None, actor: Actor,
+                      reset: bool = False) -> None:
+    """Callers hash before their first statement, so on SQLite Argon2 never runs under the write lock."""
+    user.password_hash = password_hash
     user.updated_at = utcnow()
     session.add(user)
-    revoke_sessions(user.id or 0, session=session, keep_session_id=keep_session_id)
-    audit.record(session=session, actor=actor, action=AuditAction.user_password, object_type="user", object_id=user.id)
+    sessions = revoke_sessions(user.id or 0, session=session, keep_session_id=keep_session_id)
+    tokens = revoke_api_tokens(user.id or 0, session=session)
+    audit.record(session=session, actor=actor, action=AuditAction.user_password, object_type="user", object_id=user.id,
+                 after={"reset": reset, "sessions_revoked": sessions, "tokens_revoked": tokens})
 
 
 def revoke_sessions(user_id: int, *, session: Session, keep_session_id: int | None = None) -> int:
@@ -204,19 +290,16 @@ def active_sessions(user_id: int, *, session: Session) -> list[UserSession]:
 # ---- API tokens -------------------------------------------------------------------------------
 
 
-def create_api_token(user: User, name: str, *, session: Session, days: int | None, actor: Actor) -> tuple[ApiToken, str]:
-    """Returns the row and the raw token, which is shown once and never stored."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput(gettext("Give the token a name."), field_errors={"name": gettext("required")})
+def create_api_token(user: User, data: TokenIn, *, session: Session, actor: Actor) -> tuple[ApiToken, str]:
+    """Returns the row and the raw token, which is shown once and never stored. Every token expires."""
     raw = "avz_" + new_token()
     assert user.id is not None
-    row = ApiToken(user_id=user.id, name=name[:100], token_hash=token_digest(raw),
-                   expires_at=utcnow() + timedelta(days=days) if days else None)
+    row = ApiToken(user_id=user.id, name=data.name, token_hash=token_digest(raw),
+                   expires_at=utcnow() + timedelta(days=data.days))
     session.add(row)
     session.flush()
     audit.record(session=session, actor=actor, action=AuditAction.token_create, object_type="api_token", object_id=row.id,
-                 after={"name": name})
+                 after={"name": data.name, "days": data.days})
     return row, raw
 
 
@@ -243,6 +326,14 @@ def list_api_tokens(user_id: int, *, session: Session) -> list[ApiToken]:
     return list(session.exec(query.order_by(col(ApiToken.created_at).desc())))
 
 
+def revoke_api_tokens(user_id: int, *, session: Session) -> int:
+    """Revokes all of a user's tokens; returns how many were live."""
+    rows = list(session.exec(select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))))
+    for row in rows:
+        row.revoked_at = utcnow()
+    return len(rows)
+
+
 def revoke_api_token(token_id: int, *, session: Session, user_id: int, actor: Actor) -> None:
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
@@ -250,3 +341,21 @@ def revoke_api_token(token_id: int, *, session: Session, user_id: int, actor: Ac
     row.revoked_at = utcnow()
     audit.record(session=session, actor=actor, action=AuditAction.token_revoke, object_type="api_token", object_id=row.id)
 
+
+
+# ---- password reset ---------------------------------------------------------------------------
+
+
+def set_password(user_id: int, new_password: str, *, session: Session, actor: Actor) -> User:
+    """Set a user's password without asking for the current one (an admin's or the system's reset,
+    such as `crm demo` giving its admin a fresh password). Whoever held the old password may still
+    be signed in or hold a token, so every session is ended and every API token revoked; audited."""
+    errors = _new_password_errors(new_password)
+    if errors:
+        raise InvalidInput(gettext("The password was not changed."), field_errors=errors)
+    password_hash = hash_password(new_password)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(gettext("No such user."))
+    _replace_password(user, password_hash, session=session, keep_session_id=None, actor=actor, reset=True)
+    return user

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,6 +12,9 @@ from starlette.datastructures import FormData
 
 from crm.i18n import gettext
 from crm.middleware import add_flash
+
+# Characters a path-and-query keeps as they are; anything else (spaces, non-ASCII) is %-encoded.
+URL_SAFE = "/?&=#%:+,;@!$'()*~[]"
 
 
 async def read_form(request: Request) -> FormData:
@@ -22,7 +25,9 @@ Form = Annotated[FormData, Depends(read_form)]
 
 
 def redirect(request: Request, url: str, *, flash: str | None = None, kind: str = "success") -> Response:
-    """After a successful change: 303 for plain forms, HX-Redirect for htmx (fetch would follow a 303)."""
+    """After a successful change: 303 for plain forms, HX-Redirect for htmx (fetch would follow a 303).
+    The URL is percent-encoded, so nothing in it can break out of the header."""
+    url = quote(url, safe=URL_SAFE)
     response: Response
     if request.headers.get("hx-request") == "true":
         response = Response(status_code=204, headers={"HX-Redirect": url})
@@ -35,7 +40,7 @@ def redirect(request: Request, url: str, *, flash: str | None = None, kind: str 
 
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only on-site paths: no scheme, no host, no protocol-relative //evil.example."""
-    if not target:
+    if not target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -85,13 +90,3 @@ def checkbox(form: FormData, name: str) -> bool:
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-def int_or_none(value: Any) -> Any:
-    """Keep what the user typed if it is not a number, so pydantic reports it against the field."""
-    if isinstance(value, str):
-        stripped = value.replace(",", "").replace("_", "").strip()
-        if stripped == "":
-            return None
-        return int(stripped) if stripped.lstrip("-").isdigit() else value
-    return value

@@ -9,9 +9,11 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from crm.deps import LoginRequired
+from crm.deps import LoginRequired, optional_user
 from crm.errors import DomainError
 from crm.i18n import current_locale, gettext, pick_locale
 from crm.templating import render
@@ -70,6 +72,14 @@ def install_error_handlers(app: FastAPI) -> None:
             return Response(status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # Two requests raced to create the same thing (services check first, but only the
+        # database's unique constraints hold under concurrency): say so, never a 500.
+        log.info("constraint violation on %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_response(request, 409, gettext("That was changed or created by someone else at the same moment. "
+                                                    "Reload and try again."))
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
@@ -82,6 +92,9 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
         if exc.status_code == 404 and message == "Not Found":
             message = gettext("There is no page at this address.")
+        if not hasattr(request.state, "user") and not wants_json(request):
+            # No route ran (an address that matches none): find who is signed in, so the page keeps its menu.
+            await run_in_threadpool(optional_user, request)
         response = error_response(request, exc.status_code, message)
         if exc.headers:
             response.headers.update(exc.headers)

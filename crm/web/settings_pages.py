@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from crm.accounts import service as accounts
-from crm.accounts.models import Role, UserIn
+from crm.accounts.models import Role, TokenIn, UserIn
 from crm.audit import service as audit
 from crm.audit.actions import GROUPS
 from crm.deps import DB, AdminUser, CurrentUser, IdPath, actor_for
@@ -30,10 +30,12 @@ def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Respo
         "open_password": False,
         "values": {"role": "viewer"},
         "errors": {},
+        "token_values": {"days": "90"},
+        "token_errors": {},
         "new_token": None,
         **extra,
     }
-    status = 422 if extra.get("errors") else 200
+    status = 422 if extra.get("errors") or extra.get("token_errors") else 200
     return render(request, "settings/index.html", context, status_code=status)
 
 
@@ -80,12 +82,12 @@ def change_active(request: Request, db: DB, user: AdminUser, user_id: IdPath, fo
 
 @router.post("/tokens")
 def create_token(request: Request, db: DB, user: CurrentUser, form: Form) -> Response:
-    days_raw = text(form, "days")
-    days = int(days_raw) if days_raw.isdigit() and 0 < int(days_raw) <= 3650 else None
+    values = {"name": text(form, "name"), "days": text(form, "days")}
     try:
-        _, raw = accounts.create_api_token(user, text(form, "name"), session=db, days=days, actor=actor_for(request, user))
-    except InvalidInput as exc:
-        return _page(request, db, user, errors=exc.field_errors)
+        data = TokenIn.model_validate(values)
+    except ValidationError as exc:
+        return _page(request, db, user, token_errors=field_errors(exc), token_values=values)
+    _, raw = accounts.create_api_token(user, data, session=db, actor=actor_for(request, user))
     db.commit()
     # Shown once, on this response only; it is stored as a digest.
     return _page(request, db, user, new_token=raw)

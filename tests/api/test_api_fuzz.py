@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from crm.accounts import service as accounts
-from crm.accounts.models import User
+from crm.accounts.models import TokenIn, User
 from crm.app import create_app
 from crm.audit.service import SYSTEM
 from crm.db import session_scope
@@ -100,7 +100,7 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
 
 def _token_for(engine: Engine, user: User) -> str:
     with session_scope(engine, write=True) as session:
-        _, raw = accounts.create_api_token(user, "fuzz", session=session, days=None, actor=SYSTEM)
+        _, raw = accounts.create_api_token(user, TokenIn(name="fuzz", days=30), session=session, actor=SYSTEM)
     return raw
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from crm.accounts.models import ApiToken, User
+from crm.accounts.models import ApiToken, TokenIn, User
 from tests.factories import PASSWORD, make_profile, make_user, sign_in, soup
 
 
@@ -73,10 +74,38 @@ def test_api_token_is_shown_once_and_can_be_revoked(manager_client, engine):
         assert api.get("/api/v1/profiles", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
 
 
+def _token_form_errors(response) -> dict[str, str]:
+    form = soup(response).select_one("form[action='/settings/tokens']")
+    return {e["id"]: e.get_text() for e in form.select(".field-error")}
+
+
 def test_token_needs_a_name(manager_client):
-    response = manager_client.post("/settings/tokens", data={"name": "  "})
+    response = manager_client.post("/settings/tokens", data={"name": "  ", "days": "30"})
     assert response.status_code == 422
-    assert soup(response).select_one("#name-error").get_text() == "required"
+    assert list(_token_form_errors(response).values()) == ["This field is required."]
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "3651", "99999999999", "abc", "", "1.5", "9" * 4000])
+def test_token_expiry_must_be_a_sensible_number_of_days(manager_client, engine, days):
+    """Never a silent token without expiry: a bad number of days is a field error and makes nothing."""
+    response = manager_client.post("/settings/tokens", data={"name": "Zapier", "days": days})
+    assert response.status_code == 422
+    errors = _token_form_errors(response)
+    assert len(errors) == 1 and "days" in next(iter(errors))
+    form = soup(response).select_one("form[action='/settings/tokens']")
+    assert form.select_one("input[name=name]")["value"] == "Zapier"  # what was typed is kept
+    with Session(engine) as session:
+        assert session.exec(select(ApiToken)).all() == []
+
+
+def test_a_new_token_always_expires(manager_client, engine):
+    from datetime import timedelta
+
+    assert manager_client.post("/settings/tokens", data={"name": "Zapier", "days": "7"}).status_code == 200
+    with Session(engine) as session:
+        token = session.exec(select(ApiToken)).one()
+    assert token.expires_at is not None
+    assert timedelta(days=6, hours=23) < token.expires_at - token.created_at <= timedelta(days=7, seconds=5)
 
 
 def test_someone_elses_token_cannot_be_revoked(manager_client, engine):
@@ -86,7 +115,8 @@ def test_someone_elses_token_cannot_be_revoked(manager_client, engine):
 
     other = make_user(engine, "other@example.com")
     with session_scope(engine, write=True) as session:
-        row, _ = accounts.create_api_token(session.get(User, other.id), "theirs", session=session, days=None, actor=SYSTEM)
+        row, _ = accounts.create_api_token(session.get(User, other.id), TokenIn(name="theirs", days=30),
+                                           session=session, actor=SYSTEM)
     assert manager_client.post(f"/settings/tokens/{row.id}/revoke").status_code == 404
 
 

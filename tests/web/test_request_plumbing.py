@@ -1,0 +1,63 @@
+"""The request's database session and the audit trail's who-and-where, checked through real requests."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from crm.accounts.models import User
+from crm.audit.actions import AuditAction
+from crm.audit.models import AuditEvent
+
+
+def test_a_change_is_audited_with_who_did_it_and_from_where(manager_client, engine):
+    response = manager_client.post("/people", data={"display_name": "Audited Person", "status": "active"})
+    assert response.status_code == 303
+    with Session(engine) as session:
+        manager = session.exec(select(User).where(User.email == "manager@example.com")).one()
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.profile_create)).one()
+    assert event.actor_id == manager.id
+    assert event.subject == "manager@example.com"
+    assert event.ip == "testclient"  # Starlette's TestClient peer address
+    assert event.after and event.after["display_name"] == "Audited Person"
+
+
+def test_a_forwarded_address_counts_only_from_a_trusted_proxy(app, engine, settings):
+    from starlette.testclient import TestClient
+
+    from tests.factories import make_user, sign_in
+
+    settings.trusted_proxies = ["testclient"]
+    make_user(engine, "m@example.com")
+    with TestClient(app, follow_redirects=False) as client:
+        sign_in(client, "m@example.com")
+        client.post("/people", data={"display_name": "Via Proxy", "status": "active"},
+                    headers={"X-Forwarded-For": "198.51.100.9, testclient"})
+    with Session(engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.profile_create)).one()
+    assert event.ip == "198.51.100.9"
+
+
+def test_write_requests_take_the_write_lock_up_front_and_keep_loaded_objects(app, engine):
+    """On SQLite a write request begins IMMEDIATE, so two writers never deadlock upgrading a read
+    lock; and objects stay readable after the route commits (it builds its redirect from them)."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from crm.deps import get_db
+
+    app.state.engine = engine
+
+    async def session_for(method: str) -> Session:
+        request = Request({"type": "http", "method": method, "app": app, "headers": [], "path": "/"})
+        generator = get_db(request)
+        session = await generator.__anext__()
+        await generator.aclose()
+        return session
+
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        session = asyncio.run(session_for(method))
+        assert bool(session.get_bind().get_execution_options().get("sqlite_immediate")) is (engine.dialect.name == "sqlite")
+        assert session.expire_on_commit is False
+    session = asyncio.run(session_for("GET"))
+    assert not session.get_bind().get_execution_options().get("sqlite_immediate")

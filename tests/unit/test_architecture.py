@@ -63,3 +63,21 @@ def test_every_template_is_autoescaped():
     env = build_templates().env
     template = env.from_string("{{ value }}")
     assert template.render(value="<script>") == "&lt;script&gt;"
+
+
+def test_services_take_the_session_keyword_only():
+    """DESIGN.md: domain services take `session` keyword-only, so a call always says which session it uses."""
+    import importlib
+    import inspect
+
+    checked = 0
+    for path in PACKAGE.rglob("service.py"):
+        module = importlib.import_module("crm." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ != module.__name__:
+                continue
+            parameter = inspect.signature(function).parameters.get("session")
+            if parameter is not None:
+                assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, f"{module.__name__}.{name}"
+                checked += 1
+    assert checked >= 30

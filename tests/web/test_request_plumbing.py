@@ -41,6 +41,7 @@ def test_write_requests_take_the_write_lock_up_front_and_keep_loaded_objects(app
     """On SQLite a write request begins IMMEDIATE, so two writers never deadlock upgrading a read
     lock; and objects stay readable after the route commits (it builds its redirect from them)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from starlette.requests import Request
 
@@ -55,9 +56,13 @@ def test_write_requests_take_the_write_lock_up_front_and_keep_loaded_objects(app
         await generator.aclose()
         return session
 
+    def run(coroutine):  # in a thread of its own: a browser test may have left a loop running in this one
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coroutine).result()
+
     for method in ("POST", "PUT", "PATCH", "DELETE"):
-        session = asyncio.run(session_for(method))
+        session = run(session_for(method))
         assert bool(session.get_bind().get_execution_options().get("sqlite_immediate")) is (engine.dialect.name == "sqlite")
         assert session.expire_on_commit is False
-    session = asyncio.run(session_for("GET"))
+    session = run(session_for("GET"))
     assert not session.get_bind().get_execution_options().get("sqlite_immediate")

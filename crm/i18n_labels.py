@@ -112,6 +112,7 @@ ERROR_TITLES = (
     N_("That clashes with something"),
     N_("Please check what you entered"),
     N_("Slow down"),
+    N_("Busy for a moment"),
     N_("Something went wrong on our side"),
     N_("Error"),
 )

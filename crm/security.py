@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 import threading
+from collections.abc import Iterator
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -18,17 +20,35 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 # Argon2 is built to eat a core for a third of a second. Six people signing in at once would take
-# every core from the requests of everyone else, so password work waits its turn for half the cores.
-_ARGON2_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
+# every core from the requests of everyone else, so password work runs on half the cores, and only
+# a few requests may queue for them: a flood must not tie up the worker threads every page needs.
+_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+_ARGON2_SLOTS = threading.BoundedSemaphore(_SLOTS)
+_ARGON2_QUEUE = threading.BoundedSemaphore(_SLOTS + 4)
+
+
+class PasswordCheckBusy(Exception):
+    """More password checks are waiting than the server lets queue; the caller should say "try again"."""
+
+
+@contextlib.contextmanager
+def _argon2_turn() -> Iterator[None]:
+    if not _ARGON2_QUEUE.acquire(blocking=False):
+        raise PasswordCheckBusy()
+    try:
+        with _ARGON2_SLOTS:
+            yield
+    finally:
+        _ARGON2_QUEUE.release()
 
 
 def hash_password(password: str) -> str:
-    with _ARGON2_SLOTS:
+    with _argon2_turn():
         return _hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    with _ARGON2_SLOTS:
+    with _argon2_turn():
         if not password_hash:
             _hasher.verify(password, _DUMMY_HASH)
             return False

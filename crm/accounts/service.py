@@ -15,9 +15,9 @@ from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.service import Actor
 from crm.db import serialize_writes, utcnow
-from crm.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RateLimited
+from crm.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited
 from crm.i18n import gettext
-from crm.security import hash_password, new_token, token_digest, verify_password
+from crm.security import PasswordCheckBusy, hash_password, new_token, token_digest, verify_password
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,10 @@ def get_user_by_email(email: str, *, session: Session) -> User | None:
 def create_user(data: UserIn, *, session: Session, actor: Actor, password_hash: str | None = None) -> User:
     """`password_hash` lets a caller that already hashed (tests, imports) skip the slow Argon2 step."""
     email = normalise_email(str(data.email))
+    password_hash = password_hash or hash_password(data.password)  # before the first statement: no lock held
     if get_user_by_email(email, session=session):
         raise Conflict(gettext("A user with this e-mail already exists."), field_errors={"email": gettext("already in use")})
-    user = User(email=email, name=data.name, password_hash=password_hash or hash_password(data.password),
+    user = User(email=email, name=data.name, password_hash=password_hash,
                 role=data.role.value)
     session.add(user)
     session.flush()
@@ -89,6 +90,7 @@ def set_active(user_id: int, active: bool, *, session: Session, actor: Actor) ->
     user.is_active = active
     user.updated_at = utcnow()
     if not active:  # and what was revoked stays revoked if the account comes back
+        serialize_writes(session, f"user:{user.id}")
         revoke_sessions(user.id or 0, session=session)
         revoke_api_tokens(user.id or 0, session=session)
     action = AuditAction.user_activate if active else AuditAction.user_deactivate
@@ -131,7 +133,12 @@ def login(
     if reservation is None:
         message = gettext("Too many failed logins. Try again in %(minutes)d minutes.")
         raise RateLimited(message % {"minutes": limits.window_minutes})
-    ok = verify_password(password, reservation.password_hash)
+    try:
+        ok = verify_password(password, reservation.password_hash)
+    except PasswordCheckBusy:  # too many checks queued: this try was never made, so it does not count
+        with transaction() as session:
+            session.execute(delete(LoginAttempt).where(col(LoginAttempt.id) == reservation.attempt_id))
+        raise
     with transaction() as session:
         user = _finish_attempt(reservation, ok, session=session, email=email, ip=ip)
         token = start_session(user, session=session, ip=ip, user_agent=user_agent, policy=policy) if user else None
@@ -155,7 +162,11 @@ def _reserve_attempt(email: str, *, session: Session, ip: str, limits: LoginLimi
     for_account = session.exec(counted.where(LoginAttempt.email == email)).one()
     from_address = session.exec(counted.where(LoginAttempt.ip == ip)).one()
     if from_here >= limits.per_account_and_address or for_account >= limits.per_account or from_address >= limits.per_address:
-        audit.record(session=session, actor=Actor(user_id=None, ip=ip, label=email), action=AuditAction.login_throttled)
+        # One audit line a minute per account and address is the story; a flood must not grow the log.
+        said = audit.count_recent(session=session, action=AuditAction.login_throttled, since=now - timedelta(minutes=1),
+                                  subject=email, ip=ip)
+        if not said:
+            audit.record(session=session, actor=Actor(user_id=None, ip=ip, label=email), action=AuditAction.login_throttled)
         return None
     attempt = LoginAttempt(email=email, ip=ip)
     session.add(attempt)
@@ -168,8 +179,8 @@ def _reserve_attempt(email: str, *, session: Session, ip: str, limits: LoginLimi
 def _finish_attempt(reservation: _Reservation, ok: bool, *, session: Session, email: str, ip: str) -> User | None:
     attempt = session.get(LoginAttempt, reservation.attempt_id)
     user = session.get(User, reservation.user_id) if ok and reservation.user_id else None
-    if user is not None and not user.is_active:  # deactivated while the password was being checked
-        user = None
+    if user is not None and (not user.is_active or user.password_hash != reservation.password_hash):
+        user = None  # deactivated, or the password changed, while it was being checked
     if attempt is not None:
         attempt.outcome = (LoginOutcome.succeeded if user else LoginOutcome.failed).value
     if user is None:
@@ -250,6 +261,7 @@ def _new_password_errors(new: str, confirm: str | None = None) -> dict[str, str]
 def _replace_password(user: User, password_hash: str, *, session: Session, keep_session_id: int | None, actor: Actor,
                       reset: bool = False) -> None:
     """Callers hash before their first statement, so on SQLite Argon2 never runs under the write lock."""
+    serialize_writes(session, f"user:{user.id}")  # in turn with token creation (see _still_entitled)
     user.password_hash = password_hash
     user.updated_at = utcnow()
     session.add(user)
@@ -290,10 +302,14 @@ def active_sessions(user_id: int, *, session: Session) -> list[UserSession]:
 # ---- API tokens -------------------------------------------------------------------------------
 
 
-def create_api_token(user: User, data: TokenIn, *, session: Session, actor: Actor) -> tuple[ApiToken, str]:
-    """Returns the row and the raw token, which is shown once and never stored. Every token expires."""
-    raw = "avz_" + new_token()
+def create_api_token(user: User, data: TokenIn, *, session: Session, actor: Actor,
+                     signed_in_with: int | None = None) -> tuple[ApiToken, str]:
+    """Returns the row and the raw token, which is shown once and never stored. Every token expires.
+    The account (and the browser session asking, if any) is checked again inside this write, in turn
+    with password changes and deactivation: a token minted while those happen must not outlive them."""
     assert user.id is not None
+    _still_entitled(user.id, signed_in_with, session=session)
+    raw = "avz_" + new_token()
     row = ApiToken(user_id=user.id, name=data.name, token_hash=token_digest(raw),
                    expires_at=utcnow() + timedelta(days=data.days))
     session.add(row)
@@ -307,7 +323,7 @@ def token_user(raw: str, *, session: Session) -> tuple[User, ApiToken] | None:
     """The user behind a bearer token, or None if it is unknown, revoked or expired."""
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == token_digest(raw))).first()
     now = utcnow()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    if row is None or row.revoked_at is not None or row.expires_at is None or row.expires_at <= now:
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
@@ -324,6 +340,17 @@ def touch_token(token_id: int, *, session: Session) -> None:
 def list_api_tokens(user_id: int, *, session: Session) -> list[ApiToken]:
     query = select(ApiToken).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
     return list(session.exec(query.order_by(col(ApiToken.created_at).desc())))
+
+
+def _still_entitled(user_id: int, session_id: int | None, *, session: Session) -> None:
+    serialize_writes(session, f"user:{user_id}")
+    current = session.get(User, user_id, populate_existing=True)
+    if current is None or not current.is_active:
+        raise PermissionDenied(gettext("This account is deactivated."))
+    if session_id is not None:
+        row = session.get(UserSession, session_id, populate_existing=True)
+        if row is None or row.revoked_at is not None:
+            raise AuthenticationFailed(gettext("You were signed out. Sign in again."))
 
 
 def revoke_api_tokens(user_id: int, *, session: Session) -> int:

@@ -45,9 +45,10 @@ def list_profiles(db: DB, user: CurrentUser, params: Annotated[ListQuery, Query(
 @router.post("", response_model=ProfileOut, status_code=201, responses=ERRORS)
 def create_profile(request: Request, db: DB, user: WriterUser, body: ProfileIn, response: Response) -> ProfileOut:
     profile = profiles.create_profile(body, session=db, actor=actor_for(request, user))
+    out = _out(db, profile.id or 0)  # read back inside the write, so the lock ends at the commit
     db.commit()
     response.headers["Location"] = f"/api/v1/profiles/{profile.id}"
-    return _out(db, profile.id or 0)
+    return out
 
 
 @router.get("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
@@ -58,15 +59,17 @@ def get_profile(db: DB, user: CurrentUser, profile_id: IdPath) -> ProfileOut:
 @router.patch("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
 def patch_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath, body: ProfilePatch) -> ProfileOut:
     profiles.update_profile(profile_id, body, session=db, actor=actor_for(request, user))
+    out = _out(db, profile_id)  # read back inside the write, so the lock ends at the commit
     db.commit()
-    return _out(db, profile_id)
+    return out
 
 
 @router.put("/{profile_id}", response_model=ProfileOut, responses=ERRORS)
 def replace_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath, body: ProfileIn) -> ProfileOut:
     profiles.update_profile(profile_id, body, session=db, actor=actor_for(request, user))
+    out = _out(db, profile_id)  # read back inside the write, so the lock ends at the commit
     db.commit()
-    return _out(db, profile_id)
+    return out
 
 
 @router.delete("/{profile_id}", status_code=204, responses=ERRORS)

@@ -59,9 +59,9 @@ _LABELS = {
     AuditAction.session_revoke_others: N_("signed out their other sessions"),
 }
 _SHORT_LABELS = {
-    AuditAction.profile_create: N_("Create"),
-    AuditAction.profile_update: N_("Update"),
-    AuditAction.profile_delete: N_("Delete"),
+    AuditAction.profile_create: N_("Created"),
+    AuditAction.profile_update: N_("Edited"),
+    AuditAction.profile_delete: N_("Deleted"),
 }
 
 # The audit page's filters: a group of actions and its name.
@@ -69,8 +69,10 @@ GROUPS = {
     "login": N_("Sign-ins"), "logout": N_("Sign-outs"), "profile": N_("People"), "user": N_("Users"),
     "token": N_("API tokens"), "session": N_("Sessions"),
 }
-# What the dashboard's "recent changes" shows: changes to shared data, not sign-in noise.
-CHANGES = frozenset(a for a in AuditAction if a.group in ("profile", "user", "token"))
+# What the dashboard's "recent changes" shows: changes to shared data, not one's own account
+# (signing in, passwords, tokens, sessions).
+CHANGES = frozenset(a for a in AuditAction if a.group == "profile") | {
+    AuditAction.user_create, AuditAction.user_role, AuditAction.user_activate, AuditAction.user_deactivate}
 
 
 def label_of(value: str) -> str:

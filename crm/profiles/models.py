@@ -67,6 +67,9 @@ def normalise_handle(platform: str, handle: str) -> str:
 
 
 class Profile(SQLModel, table=True):
+    # A deleted person's id is never given to someone new: the audit log and links point at ids.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(max_length=200, index=True)
     roles: list[str] = Field(default_factory=list, sa_type=JSON)

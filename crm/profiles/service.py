@@ -150,8 +150,9 @@ def list_profiles(params: ListQuery, *, session: Session) -> ProfileListing:
     return ProfileListing(rows=listing, total=int(total), page=page, per_page=params.per_page)
 
 
-def get_profile(profile_id: int, *, session: Session) -> Profile:
-    profile = session.get(Profile, profile_id)
+def get_profile(profile_id: int, *, session: Session, for_update: bool = False) -> Profile:
+    """`for_update` locks the row (PostgreSQL) so that a concurrent edit or delete waits, then sees the outcome."""
+    profile = session.get(Profile, profile_id, with_for_update=for_update, populate_existing=for_update)
     if profile is None:
         raise NotFound(gettext("There is no person with id %(id)d.") % {"id": profile_id})
     return profile
@@ -351,7 +352,7 @@ def create_profile(data: ProfileIn, *, session: Session, actor: Actor) -> Profil
 
 
 def update_profile(profile_id: int, data: ProfileIn | ProfilePatch, *, session: Session, actor: Actor) -> Profile:
-    profile = get_profile(profile_id, session=session)
+    profile = get_profile(profile_id, session=session, for_update=True)
     partial = isinstance(data, ProfilePatch)
     before = profile_snapshot(profile, identities_of(profile_id, session=session))
     if data.identities is not None:
@@ -394,7 +395,7 @@ def deletion_impact(profile_id: int, *, session: Session) -> DeletionImpact:
 
 def delete_profile(profile_id: int, *, session: Session, actor: Actor) -> str:
     """Deletes the person with their identities, interactions and relationships; returns the name."""
-    profile = get_profile(profile_id, session=session)
+    profile = get_profile(profile_id, session=session, for_update=True)
     before = profile_snapshot(profile, identities_of(profile_id, session=session))
     name = profile.display_name
     # Explicit deletes rather than relying on ON DELETE CASCADE alone, so it is the same on every backend.

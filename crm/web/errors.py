@@ -10,12 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm.deps import LoginRequired, optional_user
 from crm.errors import DomainError
 from crm.i18n import current_locale, gettext, pick_locale
+from crm.security import PasswordCheckBusy
 from crm.templating import render
 
 log = logging.getLogger("crm.errors")
@@ -29,6 +31,7 @@ TITLES = {
     409: "That clashes with something",
     422: "Please check what you entered",
     429: "Slow down",
+    503: "Busy for a moment",
     500: "Something went wrong on our side",
 }
 
@@ -72,11 +75,16 @@ def install_error_handlers(app: FastAPI) -> None:
             return Response(status_code=204, headers={"HX-Redirect": f"/login?next={quote(target)}"})
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
+    @app.exception_handler(PasswordCheckBusy)
+    async def password_check_busy(request: Request, exc: PasswordCheckBusy) -> Response:
+        return error_response(request, 503, gettext("Many people are signing in right now. Try again in a moment."))
+
     @app.exception_handler(IntegrityError)
-    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+    @app.exception_handler(StaleDataError)
+    async def integrity_error(request: Request, exc: Exception) -> Response:
         # Two requests raced to create the same thing (services check first, but only the
         # database's unique constraints hold under concurrency): say so, never a 500.
-        log.info("constraint violation on %s %s: %s", request.method, request.url.path, exc.orig)
+        log.info("lost a race on %s %s: %s", request.method, request.url.path, exc)
         return error_response(request, 409, gettext("That was changed or created by someone else at the same moment. "
                                                     "Reload and try again."))
 
@@ -94,7 +102,10 @@ def install_error_handlers(app: FastAPI) -> None:
             message = gettext("There is no page at this address.")
         if not hasattr(request.state, "user") and not wants_json(request):
             # No route ran (an address that matches none): find who is signed in, so the page keeps its menu.
-            await run_in_threadpool(optional_user, request)
+            try:
+                await run_in_threadpool(optional_user, request)
+            except DomainError:  # e.g. a bad bearer token on an unknown /api/docs… address: no menu, no 500
+                request.state.user = None
         response = error_response(request, exc.status_code, message)
         if exc.headers:
             response.headers.update(exc.headers)

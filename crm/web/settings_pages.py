@@ -17,6 +17,7 @@ from crm.templating import render
 from crm.web.common import Form, field_errors, redirect, text
 
 router = APIRouter(prefix="/settings")
+NEW_TOKEN = "api_token"  # noqa: S105  (the flash kind that carries a new token to the page that shows it)
 
 
 
@@ -41,7 +42,11 @@ def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Respo
 
 @router.get("")
 def settings_page(request: Request, db: DB, user: CurrentUser) -> Response:
-    return _page(request, db, user)
+    # A token just created arrives once, in the one-time flash cookie, and is shown on this page only.
+    flashes = request.state.flashes
+    new_token = next((f["message"] for f in flashes if f.get("kind") == NEW_TOKEN), None)
+    request.state.flashes = [f for f in flashes if f.get("kind") != NEW_TOKEN]
+    return _page(request, db, user, new_token=new_token)
 
 
 @router.post("/users")
@@ -87,10 +92,12 @@ def create_token(request: Request, db: DB, user: CurrentUser, form: Form) -> Res
         data = TokenIn.model_validate(values)
     except ValidationError as exc:
         return _page(request, db, user, token_errors=field_errors(exc), token_values=values)
-    _, raw = accounts.create_api_token(user, data, session=db, actor=actor_for(request, user))
+    _, raw = accounts.create_api_token(user, data, session=db, actor=actor_for(request, user),
+                                       signed_in_with=request.state.session_id)
     db.commit()
-    # Shown once, on this response only; it is stored as a digest.
-    return _page(request, db, user, new_token=raw)
+    # Redirect, so that reloading the page does not make a second token; the raw token (stored only
+    # as a digest) rides once in the signed, HttpOnly flash cookie, which the next page clears.
+    return redirect(request, "/settings#tokens", flash=raw, kind=NEW_TOKEN)
 
 
 @router.post("/password")

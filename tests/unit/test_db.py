@@ -122,3 +122,46 @@ def test_people_sorted_by_name_use_the_expression_index(engine):
                 "EXPLAIN QUERY PLAN SELECT id FROM profile ORDER BY lower(display_name), id LIMIT 50"
             ).all()
         assert "ix_profile_display_name_lower" in " ".join(str(row) for row in plan)
+
+
+def test_a_deleted_persons_id_is_never_given_to_someone_new(engine):
+    """On SQLite the next row took the highest deleted id, and the new person inherited the old
+    one's history in the audit log."""
+    from crm.audit.service import SYSTEM
+    from crm.db import session_scope
+    from crm.profiles import service as profiles
+    from tests.factories import make_profile
+
+    first, last = make_profile(engine, "First"), make_profile(engine, "Last")
+    with session_scope(engine, write=True) as session:
+        profiles.delete_profile(last.id, session=session, actor=SYSTEM)
+    newcomer = make_profile(engine, "Newcomer")
+    assert newcomer.id > last.id > first.id
+
+
+def test_rebuilding_the_profile_table_keeps_everything_that_points_at_it(tmp_path):
+    """Migration 0005 rebuilds `profile` on SQLite; with foreign keys on, dropping the old table would
+    have cascaded to every identity, interaction and relationship."""
+    from alembic import command
+
+    from crm.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        conn.exec_driver_sql("INSERT INTO profile (id, display_name, roles, is_team_member, bio, topics, language, location, "
+                             "status, may_contact, may_feature, consent_basis, created_at, updated_at) VALUES "
+                             "(7, 'Ana', '[]', 0, '', '[]', 'es', '', 'active', 1, 0, '', '2026-01-01', '2026-01-01')")
+        conn.exec_driver_sql("INSERT INTO identity (profile_id, platform, handle, handle_key, url, followers, following, posts, "
+                             "verified, created_at, updated_at) VALUES (7, 'x', 'ana', 'ana', '', 5, 0, 0, 0, '2026-01-01', "
+                             "'2026-01-01')")
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM identity WHERE profile_id = 7").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        indexes = {row[1] for row in conn.exec_driver_sql("PRAGMA index_list(profile)")}
+    assert "ix_profile_display_name_lower" in indexes
+    engine.dispose()

@@ -153,9 +153,11 @@ def test_the_chart_shows_the_last_twelve_calendar_months(engine, now):
 def test_recent_changes_leave_out_sign_ins_sign_outs_and_failed_logins(manager_client, engine):
     make_profile(engine, "Somebody")  # "added a person"; signing the manager in was recorded too
     with session_scope(engine, write=True) as session:
-        for action in (AuditAction.login_succeeded, AuditAction.login_failed, AuditAction.login_throttled, AuditAction.logout):
+        for action in (AuditAction.login_succeeded, AuditAction.login_failed, AuditAction.login_throttled, AuditAction.logout,
+                       AuditAction.user_password, AuditAction.token_create, AuditAction.token_revoke,
+                       AuditAction.session_revoke_others):
             audit.record(session=session, actor=audit.SYSTEM, action=action, subject="ana@example.com")
     items = [li.get_text(" ", strip=True) for li in soup(manager_client.get("/")).select(".history li")]
     assert any("added a person" in item for item in items), items
-    for phrase in ("signed in", "signed out", "failed to sign in", "throttled"):
+    for phrase in ("signed in", "signed out", "failed to sign in", "throttled", "password", "API token", "other sessions"):
         assert not any(phrase in item for item in items), items

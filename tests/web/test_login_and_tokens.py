@@ -65,7 +65,8 @@ def test_fifty_parallel_wrong_passwords_get_exactly_five_checks(engine):
     assert outcomes.count("throttled") == 45
     assert _count(engine, LoginAttempt) == 5
     assert _count(engine, AuditEvent, AuditEvent.action == AuditAction.login_failed) == 5
-    assert _count(engine, AuditEvent, AuditEvent.action == AuditAction.login_throttled) == 45
+    # One line a minute per account and address tells the story; a flood must not grow the log.
+    assert _count(engine, AuditEvent, AuditEvent.action == AuditAction.login_throttled) == 1
 
 
 def test_a_stranger_cannot_lock_the_admin_out_from_their_own_address(engine):
@@ -242,7 +243,7 @@ def test_tokens_stay_revoked_after_deactivation_and_reactivation(admin_client, e
 
 def test_viewers_look_after_their_own_account(viewer_client, engine):
     """Viewers got 403 on their own password, tokens and sessions although Settings offered the forms."""
-    assert viewer_client.post("/settings/tokens", data={"name": "mine", "days": "30"}).status_code == 200
+    assert viewer_client.post("/settings/tokens", data={"name": "mine", "days": "30"}).status_code == 303
     with Session(engine) as session:
         token = session.exec(select(ApiToken)).one()
     assert viewer_client.post(f"/settings/tokens/{token.id}/revoke").status_code == 303
@@ -360,3 +361,101 @@ def test_unique_constraint_races_answer_409_not_500(manager_client, engine, monk
         {"platform": "x", "handle": "same"}]})
     assert response.status_code == 409
     assert response.json()["detail"]
+
+
+# ---- races and floods found by attacking a running demo ------------------------------------------
+
+
+def test_a_login_with_the_old_password_during_a_change_gets_no_session(engine, monkeypatch):
+    """The hash is read, then checked without a lock: if the password changes meanwhile, the old one
+    must not open a session that outlives the change."""
+    from crm.security import hash_password
+
+    make_user(engine, "m@example.com")
+    real_verify = accounts.verify_password
+
+    def verify_while_the_password_changes(password, password_hash):
+        with session_scope(engine, write=True) as session:
+            user = session.exec(select(User).where(User.email == "m@example.com")).one()
+            user.password_hash = hash_password("a brand new secret")
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(accounts, "verify_password", verify_while_the_password_changes)
+    with pytest.raises(AuthenticationFailed):
+        _login(engine, "m@example.com", PASSWORD)
+    from crm.accounts.models import UserSession
+
+    assert _count(engine, UserSession) == 0
+
+
+def test_no_token_for_a_signed_out_session_or_a_deactivated_account(engine):
+    """A token request authenticated just before a password change or a deactivation must not
+    mint a token after it: the write re-checks the account and the asking session."""
+    from crm.accounts.models import UserSession
+    from crm.errors import PermissionDenied
+
+    make_user(engine, "m@example.com")
+    _, raw_session = _login(engine, "m@example.com", PASSWORD)
+    with session_scope(engine, write=True) as session:
+        user = session.exec(select(User).where(User.email == "m@example.com")).one()
+        row = session.exec(select(UserSession)).one()
+        accounts.revoke_sessions(user.id, session=session)
+    with session_scope(engine, write=True) as session, pytest.raises(AuthenticationFailed):
+        accounts.create_api_token(user, TokenIn(name="late", days=30), session=session, actor=SYSTEM, signed_in_with=row.id)
+    with session_scope(engine, write=True) as session:
+        accounts.set_active(user.id, False, session=session, actor=SYSTEM)
+    with session_scope(engine, write=True) as session, pytest.raises(PermissionDenied):
+        accounts.create_api_token(user, TokenIn(name="late", days=30), session=session, actor=SYSTEM)
+    assert _count(engine, ApiToken) == 0
+
+
+def test_a_flood_of_password_checks_is_turned_away_not_queued(client, engine, monkeypatch):
+    """Each request waiting for Argon2 holds a worker thread; a flood must get a quick 503 rather than
+    starve every other request. A try turned away this way does not count against the limits."""
+    import crm.security as security
+
+    make_user(engine, "m@example.com")
+    monkeypatch.setattr(security, "_ARGON2_QUEUE", threading.BoundedSemaphore(1))
+    assert security._ARGON2_QUEUE.acquire(blocking=False)  # the only place in the queue is taken
+    token = csrf_token(client)
+    response = client.post("/login", data={"email": "m@example.com", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 503
+    assert _count(engine, LoginAttempt) == 0
+    security._ARGON2_QUEUE.release()
+    response = client.post("/login", data={"email": "m@example.com", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303
+
+
+def test_a_bad_bearer_token_on_an_unknown_address_is_a_404_not_a_500(client):
+    for path in ("/api/docsx", "/api/docs/nothing"):
+        response = client.get(path, headers={"Authorization": "Bearer bogus"})
+        assert response.status_code == 404, path
+
+
+def test_parallel_deletes_of_one_person_delete_once(app, engine):
+    from starlette.testclient import TestClient
+
+    profile = make_profile(engine, "Doomed")
+    make_user(engine, "m@example.com")
+    clients = [TestClient(app, follow_redirects=False) for _ in range(5)]
+    for c in clients:
+        c.__enter__()
+        sign_in(c, "m@example.com")
+    try:
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            codes = list(pool.map(lambda c: c.delete(f"/api/v1/profiles/{profile.id}").status_code, clients))
+    finally:
+        for c in clients:
+            c.__exit__(None, None, None)
+    assert sorted(codes) == [204, 404, 404, 404, 404]
+    assert _count(engine, AuditEvent, AuditEvent.action == AuditAction.profile_delete) == 1
+
+
+def test_tokens_without_an_expiry_are_refused(engine):
+    """Earlier versions made tokens that never expire; migration 0005 gives them 90 days, and one
+    left without an expiry anyway is not accepted."""
+    raw = _token_for(engine, "robot@example.com")
+    with session_scope(engine, write=True) as session:
+        session.exec(select(ApiToken)).one().expires_at = None
+    with Session(engine) as session:
+        assert accounts.token_user(raw, session=session) is None

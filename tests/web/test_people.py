@@ -187,7 +187,7 @@ def test_edit_profile_keeps_unchanged_identities_and_audits_the_change(manager_c
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "profile.update")).one()
         assert event.before["display_name"] == "Ana López" and event.after["display_name"] == "Ana López García"
     page = soup(manager_client.get(f"/people/{profile.id}"))
-    assert "Update" in page.select_one(".history").get_text()
+    assert "Edited" in page.select_one(".history").get_text()
 
 
 def test_identity_row_endpoint_adds_a_row_and_moves_the_button(manager_client):

@@ -24,7 +24,8 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 # a few requests may queue for them: a flood must not tie up the worker threads every page needs.
 _SLOTS = max(1, (os.cpu_count() or 2) // 2)
 _ARGON2_SLOTS = threading.BoundedSemaphore(_SLOTS)
-_ARGON2_QUEUE = threading.BoundedSemaphore(_SLOTS + 4)
+_ARGON2_QUEUE = threading.BoundedSemaphore(_SLOTS + 8)
+_holding = threading.local()
 
 
 class PasswordCheckBusy(Exception):
@@ -32,14 +33,26 @@ class PasswordCheckBusy(Exception):
 
 
 @contextlib.contextmanager
-def _argon2_turn() -> Iterator[None]:
+def password_work() -> Iterator[None]:
+    """Hold a place in the queue for password work, or raise PasswordCheckBusy at once when it is
+    full. A caller that takes it first (a login) is turned away before it writes anything."""
+    if getattr(_holding, "place", False):
+        yield
+        return
     if not _ARGON2_QUEUE.acquire(blocking=False):
         raise PasswordCheckBusy()
+    _holding.place = True
     try:
-        with _ARGON2_SLOTS:
-            yield
+        yield
     finally:
+        _holding.place = False
         _ARGON2_QUEUE.release()
+
+
+@contextlib.contextmanager
+def _argon2_turn() -> Iterator[None]:
+    with password_work(), _ARGON2_SLOTS:
+        yield
 
 
 def hash_password(password: str) -> str:

@@ -17,7 +17,7 @@ from crm.audit.service import Actor
 from crm.db import serialize_writes, utcnow
 from crm.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited
 from crm.i18n import gettext
-from crm.security import PasswordCheckBusy, hash_password, new_token, token_digest, verify_password
+from crm.security import hash_password, new_token, password_work, token_digest, verify_password
 
 
 @dataclass(frozen=True)
@@ -128,17 +128,13 @@ def login(
     Raises RateLimited or AuthenticationFailed; every outcome is audited."""
     email = normalise_email(email)[:MAX_STORED_EMAIL]
     ip = ip[:64]
-    with transaction() as session:
-        reservation = _reserve_attempt(email, session=session, ip=ip, limits=limits)
-    if reservation is None:
-        message = gettext("Too many failed logins. Try again in %(minutes)d minutes.")
-        raise RateLimited(message % {"minutes": limits.window_minutes})
-    try:
-        ok = verify_password(password, reservation.password_hash)
-    except PasswordCheckBusy:  # too many checks queued: this try was never made, so it does not count
+    with password_work():  # a place in the queue first: when it is full, nothing is written (503)
         with transaction() as session:
-            session.execute(delete(LoginAttempt).where(col(LoginAttempt.id) == reservation.attempt_id))
-        raise
+            reservation = _reserve_attempt(email, session=session, ip=ip, limits=limits)
+        if reservation is None:
+            message = gettext("Too many failed logins. Try again in %(minutes)d minutes.")
+            raise RateLimited(message % {"minutes": limits.window_minutes})
+        ok = verify_password(password, reservation.password_hash)
     with transaction() as session:
         user = _finish_attempt(reservation, ok, session=session, email=email, ip=ip)
         token = start_session(user, session=session, ip=ip, user_agent=user_agent, policy=policy) if user else None

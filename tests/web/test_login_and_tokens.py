@@ -19,6 +19,7 @@ from crm.audit.models import AuditEvent
 from crm.audit.service import SYSTEM
 from crm.db import session_scope
 from crm.errors import AuthenticationFailed, RateLimited
+from crm.security import PasswordCheckBusy
 from crm.settings import InsecureSecret, Settings
 from tests.factories import PASSWORD, csrf_token, make_profile, make_user, sign_in, soup
 
@@ -56,13 +57,15 @@ def test_fifty_parallel_wrong_passwords_get_exactly_five_checks(engine):
             result = "throttled"
         except AuthenticationFailed:
             result = "checked"
+        except PasswordCheckBusy:  # the queue for password work was full: turned away before anything
+            result = "busy"
         with lock:
             outcomes.append(result)
 
     with ThreadPoolExecutor(max_workers=25) as pool:
         list(pool.map(attempt, range(50)))
     assert outcomes.count("checked") == 5
-    assert outcomes.count("throttled") == 45
+    assert outcomes.count("throttled") + outcomes.count("busy") == 45 and outcomes.count("throttled") >= 1
     assert _count(engine, LoginAttempt) == 5
     assert _count(engine, AuditEvent, AuditEvent.action == AuditAction.login_failed) == 5
     # One line a minute per account and address tells the story; a flood must not grow the log.

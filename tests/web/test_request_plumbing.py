@@ -66,3 +66,25 @@ def test_write_requests_take_the_write_lock_up_front_and_keep_loaded_objects(app
         assert session.expire_on_commit is False
     session = run(session_for("GET"))
     assert not session.get_bind().get_execution_options().get("sqlite_immediate")
+
+
+def test_signing_out_of_an_expired_session_still_ends_it(manager_client, engine, settings):
+    """Logout is public: after the session went idle the visitor is anonymous, yet the stale session
+    row is ended and the audit line names no one."""
+    from datetime import timedelta
+
+    from crm.accounts.models import UserSession
+    from crm.db import utcnow, write_bind
+
+    with Session(write_bind(engine)) as session:
+        row = session.exec(select(UserSession)).one()
+        row.last_seen_at = utcnow() - timedelta(minutes=settings.session_idle_minutes + 1)
+        session.add(row)
+        session.commit()
+    token = manager_client.headers["X-CSRF-Token"]
+    response = manager_client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 303
+    with Session(engine) as session:
+        assert session.exec(select(UserSession)).one().revoked_at is not None
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.logout)).one()
+    assert event.actor_id is None and event.subject == ""

@@ -34,6 +34,8 @@ class LoginLimits:
     window_minutes: int
 
 
+# At most this many "throttled" audit lines a minute, whatever the flood.
+THROTTLED_LINES_PER_MINUTE = 30
 # Login attempts older than this are deleted as new ones arrive (the audit log keeps the story).
 ATTEMPTS_KEPT = timedelta(days=1)
 
@@ -158,10 +160,12 @@ def _reserve_attempt(email: str, *, session: Session, ip: str, limits: LoginLimi
     for_account = session.exec(counted.where(LoginAttempt.email == email)).one()
     from_address = session.exec(counted.where(LoginAttempt.ip == ip)).one()
     if from_here >= limits.per_account_and_address or for_account >= limits.per_account or from_address >= limits.per_address:
-        # One audit line a minute per account and address is the story; a flood must not grow the log.
-        said = audit.count_recent(session=session, action=AuditAction.login_throttled, since=now - timedelta(minutes=1),
-                                  subject=email, ip=ip)
-        if not said:
+        # One audit line a minute per account and address tells the story, and at most a few a minute in
+        # all: a flood from ever-new addresses or e-mails must not grow the log.
+        minute_ago = now - timedelta(minutes=1)
+        said = audit.count_recent(session=session, action=AuditAction.login_throttled, since=minute_ago, subject=email, ip=ip)
+        said_in_all = audit.count_recent(session=session, action=AuditAction.login_throttled, since=minute_ago)
+        if not said and said_in_all < THROTTLED_LINES_PER_MINUTE:
             audit.record(session=session, actor=Actor(user_id=None, ip=ip, label=email), action=AuditAction.login_throttled)
         return None
     attempt = LoginAttempt(email=email, ip=ip)
@@ -173,6 +177,8 @@ def _reserve_attempt(email: str, *, session: Session, ip: str, limits: LoginLimi
 
 
 def _finish_attempt(reservation: _Reservation, ok: bool, *, session: Session, email: str, ip: str) -> User | None:
+    if reservation.user_id is not None:  # in turn with password changes (see _replace_password)
+        serialize_writes(session, f"user:{reservation.user_id}")
     attempt = session.get(LoginAttempt, reservation.attempt_id)
     user = session.get(User, reservation.user_id) if ok and reservation.user_id else None
     if user is not None and (not user.is_active or user.password_hash != reservation.password_hash):

@@ -462,3 +462,13 @@ def test_tokens_without_an_expiry_are_refused(engine):
         session.exec(select(ApiToken)).one().expires_at = None
     with Session(engine) as session:
         assert accounts.token_user(raw, session=session) is None
+
+
+def test_a_flood_from_ever_new_addresses_adds_a_bounded_number_of_audit_lines(engine):
+    limits = _limits(pair=1, account=1, address=1)
+    with pytest.raises(AuthenticationFailed):
+        _login(engine, "target@example.com", "guess", ip="198.51.100.1", limits=limits)
+    for n in range(accounts.THROTTLED_LINES_PER_MINUTE + 15):
+        with pytest.raises(RateLimited):
+            _login(engine, "target@example.com", "guess", ip=f"203.0.113.{n}", limits=limits)
+    assert _count(engine, AuditEvent, AuditEvent.action == AuditAction.login_throttled) == accounts.THROTTLED_LINES_PER_MINUTE

@@ -100,3 +100,13 @@ def test_browsers_same_origin_requests_pass_the_origin_check(manager_client):
     response = manager_client.post("/people", data={"display_name": "Other port", "status": "active"},
                                    headers={"Origin": "http://testserver:8080"})
     assert response.status_code == 403
+
+
+def test_multipart_forms_carry_their_csrf_token_and_are_checked_for_nul(manager_client):
+    """File-upload forms (imports are coming) post multipart: the token in the form counts, and NUL
+    text is refused there too."""
+    token = manager_client.headers.pop("X-CSRF-Token")
+    fields = {"display_name": (None, "Multipart Person"), "status": (None, "active"), "csrf_token": (None, token)}
+    assert manager_client.post("/people", files=fields).status_code == 303
+    fields["display_name"] = (None, "Nul\x00Person")
+    assert manager_client.post("/people", files=fields).status_code == 422

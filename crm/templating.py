@@ -45,6 +45,13 @@ def _percent(ratio: float | None) -> str:
     return "" if ratio is None else format_percent(ratio, locale=_babel_locale())
 
 
+def _percent_precise(ratio: float | None) -> str:
+    """0.0097 -> "0.97%" (English), "0,97 %" (Spanish): engagement rates need their decimals."""
+    if ratio is None:
+        return ""
+    return format_percent(round(ratio, 4), locale=_babel_locale(), decimal_quantization=False)
+
+
 def _language_name(code: str | None) -> str:
     """A language code as its name in the page's language: "en" -> "English", or "inglés" on a Spanish page."""
     if not code:
@@ -106,8 +113,8 @@ def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     )
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        number=_number, compact=_compact, percent=_percent, language=_language_name, label=_label,
-        action=label_of, short_action=short_label_of,
+        number=_number, compact=_compact, percent=_percent, percent_precise=_percent_precise, language=_language_name,
+        label=_label, action=label_of, short_action=short_label_of,
         **_date_filters(ZoneInfo(time_zone)),
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),

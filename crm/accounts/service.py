@@ -245,6 +245,8 @@ def change_password(user: User, current: str, new: str, confirm: str, *, session
     errors = _new_password_errors(new, confirm)
     if not verify_password(current, user.password_hash):
         errors["current_password"] = gettext("That is not your current password.")
+    elif not errors and new == current:
+        errors["new_password"] = gettext("Choose a password different from the current one.")
     if errors:
         raise InvalidInput(gettext("The password was not changed."), field_errors=errors)
     _replace_password(user, hash_password(new), session=session, keep_session_id=keep_session_id, actor=actor)

@@ -128,3 +128,11 @@ def test_breadcrumbs_the_menu_and_relationship_kinds_go_through_gettext(admin_cl
         assert "«Menu»" in page.select_one("header details.menu > summary").get_text()
     page = soup(admin_client.get(f"/people/{person.id}", headers=spanish))
     assert page.select_one(".connections .chip.kind").get_text(strip=True) == "«Replies to»"
+
+
+@pytest.mark.parametrize("lang,shown", [("en", "0.97%"), ("es", "0,97\u00a0%")])
+def test_an_engagement_rate_is_a_percentage_for_the_locale(admin_client, engine, lang, shown):
+    profile = make_profile(engine, "Engaged", identities=[{"platform": "x", "handle": "engaged", "engagement_rate": 0.97}])
+    page = soup(admin_client.get(f"/people/{profile.id}", headers={"Accept-Language": lang}))
+    cell = page.select_one("td[data-label]:-soup-contains('%')")
+    assert cell is not None and cell.get_text(strip=True) in (shown, shown.replace("\u00a0", " "))

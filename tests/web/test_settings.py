@@ -190,3 +190,10 @@ def test_the_audit_filter_marks_the_current_tab_in_the_htmx_fragment_too(admin_c
     fragment = soup(admin_client.get("/settings/audit?action=profile", headers={"HX-Request": "true"}))
     current = fragment.select(".filter-tabs [aria-current]")
     assert [a["href"] for a in current] == ["/settings/audit?action=profile"]
+
+
+def test_a_new_password_must_differ_from_the_current_one(manager_client):
+    response = manager_client.post("/settings/password", data={
+        "current_password": PASSWORD, "new_password": PASSWORD, "confirm_password": PASSWORD})
+    assert response.status_code == 422
+    assert "different" in soup(response).select_one("#new_password-error").get_text()

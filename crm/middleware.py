@@ -54,6 +54,15 @@ def add_flash(response: Response, request_state: Any, message: str, kind: str = 
                         secure=request_state.secure_cookies)
 
 
+def take_flash(request_state: Any, kind: str) -> str | None:
+    """Take a flash of `kind` out of this page's flashes (a one-time value a page shows its own way,
+    such as a new API token); the flash cookie is cleared as for any shown flash."""
+    flashes = getattr(request_state, "flashes", [])
+    taken = next((f["message"] for f in flashes if f.get("kind") == kind), None)
+    request_state.flashes = [f for f in flashes if f.get("kind") != kind]
+    return taken
+
+
 class SecurityMiddleware:
     def __init__(self, app: ASGIApp, *, secret_key: str, secure_cookies: bool) -> None:
         self.app = app

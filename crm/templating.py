@@ -103,8 +103,6 @@ def _label(value: str) -> str:
     return _PROPER_NAMES.get(value) or gettext(value.replace("_", " ").capitalize())
 
 
-
-
 def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(share_dir("templates"))),

@@ -92,7 +92,7 @@ def set_active(user_id: int, active: bool, *, session: Session, actor: Actor) ->
     user.is_active = active
     user.updated_at = utcnow()
     if not active:  # and what was revoked stays revoked if the account comes back
-        serialize_writes(session, f"user:{user.id}")
+        _lock_user(user.id or 0, session=session)
         revoke_sessions(user.id or 0, session=session)
         revoke_api_tokens(user.id or 0, session=session)
     action = AuditAction.user_activate if active else AuditAction.user_deactivate
@@ -172,13 +172,14 @@ def _reserve_attempt(email: str, *, session: Session, ip: str, limits: LoginLimi
     session.add(attempt)
     session.flush()
     user = get_user_by_email(email, session=session)
-    usable = user is not None and user.is_active
-    return _Reservation(attempt.id or 0, user.id if usable and user else None, user.password_hash if usable and user else None)
+    if user is None or not user.is_active:
+        return _Reservation(attempt.id or 0, None, None)  # checked against a dummy hash all the same
+    return _Reservation(attempt.id or 0, user.id, user.password_hash)
 
 
 def _finish_attempt(reservation: _Reservation, ok: bool, *, session: Session, email: str, ip: str) -> User | None:
-    if reservation.user_id is not None:  # in turn with password changes (see _replace_password)
-        serialize_writes(session, f"user:{reservation.user_id}")
+    if reservation.user_id is not None:
+        _lock_user(reservation.user_id, session=session)
     attempt = session.get(LoginAttempt, reservation.attempt_id)
     user = session.get(User, reservation.user_id) if ok and reservation.user_id else None
     if user is not None and (not user.is_active or user.password_hash != reservation.password_hash):
@@ -265,7 +266,7 @@ def _new_password_errors(new: str, confirm: str | None = None) -> dict[str, str]
 def _replace_password(user: User, password_hash: str, *, session: Session, keep_session_id: int | None, actor: Actor,
                       reset: bool = False) -> None:
     """Callers hash before their first statement, so on SQLite Argon2 never runs under the write lock."""
-    serialize_writes(session, f"user:{user.id}")  # in turn with token creation (see _still_entitled)
+    _lock_user(user.id or 0, session=session)
     user.password_hash = password_hash
     user.updated_at = utcnow()
     session.add(user)
@@ -346,8 +347,14 @@ def list_api_tokens(user_id: int, *, session: Session) -> list[ApiToken]:
     return list(session.exec(query.order_by(col(ApiToken.created_at).desc())))
 
 
-def _still_entitled(user_id: int, session_id: int | None, *, session: Session) -> None:
+def _lock_user(user_id: int, *, session: Session) -> None:
+    """Changes to who a user is (password, active, sessions, tokens) and logins finishing for them
+    take turns, so none of them can act on what another is about to change."""
     serialize_writes(session, f"user:{user_id}")
+
+
+def _still_entitled(user_id: int, session_id: int | None, *, session: Session) -> None:
+    _lock_user(user_id, session=session)
     current = session.get(User, user_id, populate_existing=True)
     if current is None or not current.is_active:
         raise PermissionDenied(gettext("This account is deactivated."))

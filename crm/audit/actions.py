@@ -77,14 +77,17 @@ CHANGES = frozenset(a for a in AuditAction if a.group == "profile") | {
 
 def label_of(value: str) -> str:
     """The label of a stored action; an action this version does not know is shown as stored."""
-    try:
-        return AuditAction(value).label
-    except ValueError:
-        return value
+    action = _known(value)
+    return action.label if action else value
 
 
 def short_label_of(value: str) -> str:
+    action = _known(value)
+    return action.short_label if action else value
+
+
+def _known(value: str) -> AuditAction | None:
     try:
-        return AuditAction(value).short_label
+        return AuditAction(value)
     except ValueError:
-        return value
+        return None

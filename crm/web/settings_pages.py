@@ -13,6 +13,7 @@ from crm.audit.actions import GROUPS
 from crm.deps import DB, AdminUser, CurrentUser, IdPath, actor_for
 from crm.errors import Conflict, InvalidInput
 from crm.i18n import gettext, ngettext
+from crm.middleware import take_flash
 from crm.templating import render
 from crm.web.common import Form, field_errors, redirect, text
 
@@ -43,10 +44,7 @@ def _page(request: Request, db: DB, user: CurrentUser, **extra: object) -> Respo
 @router.get("")
 def settings_page(request: Request, db: DB, user: CurrentUser) -> Response:
     # A token just created arrives once, in the one-time flash cookie, and is shown on this page only.
-    flashes = request.state.flashes
-    new_token = next((f["message"] for f in flashes if f.get("kind") == NEW_TOKEN), None)
-    request.state.flashes = [f for f in flashes if f.get("kind") != NEW_TOKEN]
-    return _page(request, db, user, new_token=new_token)
+    return _page(request, db, user, new_token=take_flash(request.state, NEW_TOKEN))
 
 
 @router.post("/users")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
-from enum import Enum
-from types import UnionType
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for, get_settings
@@ -32,13 +28,13 @@ from crm.profiles.models import (
 )
 from crm.schemas import MAX_ID
 from crm.templating import is_fragment_request, render
-from crm.web.common import Form, checkbox, field_errors, redirect, text
+from crm.web.common import Form, field_errors, redirect
+from crm.web.forms import as_input, default_values, field_kind, forgiving, shown_values, typed_values
 
 router = APIRouter(prefix="/people")
 
 _IDENTITY_ROW = re.compile(r"^identities-(\d{1,3})-")
 BLANK_IDENTITY_ROWS = 2
-M = TypeVar("M", bound=BaseModel)
 
 
 # ---- the list --------------------------------------------------------------------------------------
@@ -54,17 +50,6 @@ def people_url(params: ListQuery, **changes: Any) -> str:
     if values["page"] == 1:
         del values["page"]
     return "/people?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
-
-
-def forgiving(model: type[M], raw: Mapping[str, str]) -> M:
-    """`model` from query parameters, for a page: a bad value falls back to its default instead of
-    failing the request (an old bookmark or a hand-edited URL still shows something)."""
-    data = {name: raw[name] for name in model.model_fields if name in raw}
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
-        return model.model_validate({name: value for name, value in data.items() if name not in bad})
 
 
 def _list_query(request: Request) -> ListQuery:
@@ -89,93 +74,17 @@ def people_list(request: Request, db: DB, user: CurrentUser) -> Response:
     return render(request, "profiles/list.html", context, block="results")
 
 
-# ---- the form: read and written field by field, by each field's type in the schema ---------------
-
-
-_SIMPLE_KINDS: dict[Any, str] = {bool: "checkbox", int: "int", float: "float", date: "date"}
-
-
-def _kind(field: FieldInfo) -> str:
-    """How a field appears on a form: checkbox, choices (several), text_list (comma-separated),
-    int, float, date, choice (one) or text."""
-    kind: Any = field.annotation
-    if get_origin(kind) in (Union, UnionType):  # `DbId | None` -> DbId
-        kind = next(arg for arg in get_args(kind) if arg is not type(None))
-    while hasattr(kind, "__metadata__"):  # Annotated[int, ...] -> int
-        kind = get_args(kind)[0]
-    if get_origin(kind) is list:
-        item = get_args(kind)[0]
-        return "choices" if issubclass(item, Enum) else "text_list"
-    if kind in _SIMPLE_KINDS:
-        return _SIMPLE_KINDS[kind]
-    return "choice" if isinstance(kind, type) and issubclass(kind, Enum) else "text"
-
-
-def _shown(model: type[BaseModel], source: Mapping[str, Any]) -> dict[str, Any]:
-    """Values as the form shows them: text for boxes, a boolean per checkbox, a list of choices."""
-    shown: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        value, kind = source.get(name), _kind(field)
-        if kind == "checkbox":
-            shown[name] = bool(value)
-        elif kind == "choices":
-            shown[name] = [str(item) for item in value or []]
-        elif kind == "text_list":
-            shown[name] = ", ".join(value or [])
-        elif value is None:
-            shown[name] = ""
-        elif isinstance(value, date):
-            shown[name] = value.isoformat()
-        else:
-            shown[name] = str(value)
-    return shown
-
-
-def _defaults(model: type[BaseModel]) -> dict[str, Any]:
-    return {name: field.get_default(call_default_factory=True)
-            for name, field in model.model_fields.items() if not field.is_required()}
-
-
-def _typed(model: type[BaseModel], form: FormData, prefix: str = "") -> dict[str, Any]:
-    """What the user typed, as the form shows it again. A field the form does not show is left out
-    (so an identity keeps its stored value); a checkbox is always read, as an unticked one sends nothing."""
-    typed: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        key, kind = prefix + name, _kind(field)
-        if kind == "checkbox":
-            typed[name] = checkbox(form, key)
-        elif kind == "choices":
-            typed[name] = [str(value) for value in form.getlist(key)]
-        elif key in form:
-            typed[name] = text(form, key)
-    return typed
-
-
-def _as_input(model: type[BaseModel], typed: Mapping[str, Any]) -> dict[str, Any]:
-    """Form values as the schema's input: lists split at commas, thousands separators out of whole
-    numbers ("12,500"), and an empty number or date box taken as the field's default."""
-    data: dict[str, Any] = {}
-    for name, value in typed.items():
-        field = model.model_fields[name]
-        kind = _kind(field)
-        if kind == "text_list":
-            value = [part for part in value.split(",") if part.strip()]
-        elif kind in ("int", "float", "date") and value == "" and not field.is_required():
-            value = field.get_default(call_default_factory=True)
-        elif kind == "int":
-            value = value.replace(",", "").replace("_", "")
-        data[name] = value
-    return data
+# ---- the form: read and written field by field, by each field's type (crm.web.forms) --------------
 
 
 def _is_blank(row: Mapping[str, Any]) -> bool:
     """An identity row with nothing typed in (its platform select and checkbox aside) is ignored."""
     typed_in = ("text", "int", "float", "date")
-    return not any(value for name, value in row.items() if _kind(IdentityIn.model_fields[name]) in typed_in)
+    return not any(value for name, value in row.items() if field_kind(IdentityIn.model_fields[name]) in typed_in)
 
 
 def _blank_identity() -> dict[str, Any]:
-    return _shown(IdentityIn, {})
+    return shown_values(IdentityIn, {})
 
 
 def _form_context(db: Any, values: dict[str, Any], errors: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -192,23 +101,23 @@ def _form_context(db: Any, values: dict[str, Any], errors: dict[str, str], **ext
 
 
 def _values_from_profile(detail: profiles.ProfileDetail) -> dict[str, Any]:
-    identities = [_shown(IdentityIn, identity.model_dump()) for identity in detail.identities]
+    identities = [shown_values(IdentityIn, identity.model_dump()) for identity in detail.identities]
     return {
-        **_shown(ProfileFields, detail.profile.model_dump()),
+        **shown_values(ProfileFields, detail.profile.model_dump()),
         "identities": identities + [_blank_identity() for _ in range(BLANK_IDENTITY_ROWS)],
     }
 
 
 def _values_from_form(form: FormData) -> dict[str, Any]:
     rows = sorted({int(match.group(1)) for key in form if (match := _IDENTITY_ROW.match(key))})
-    identities = [_typed(IdentityIn, form, prefix=f"identities-{row}-") for row in rows]
-    return {**_typed(ProfileFields, form), "identities": identities}
+    identities = [typed_values(IdentityIn, form, prefix=f"identities-{row}-") for row in rows]
+    return {**typed_values(ProfileFields, form), "identities": identities}
 
 
 def _parse(values: dict[str, Any], kept: list[int]) -> ProfileIn:
     """Build the request schema from the form, leaving out blank identity rows."""
-    data = _as_input(ProfileFields, {name: value for name, value in values.items() if name != "identities"})
-    data["identities"] = [_as_input(IdentityIn, values["identities"][i]) for i in kept]
+    data = as_input(ProfileFields, {name: value for name, value in values.items() if name != "identities"})
+    data["identities"] = [as_input(IdentityIn, values["identities"][i]) for i in kept]
     return ProfileIn.model_validate(data)
 
 
@@ -253,7 +162,7 @@ def _save(request: Request, db: Any, user: Any, form: FormData, profile_id: int 
 
 @router.get("/new")
 def new_profile(request: Request, db: DB, user: WriterUser) -> Response:
-    values = {**_shown(ProfileFields, _defaults(ProfileFields)), "identities": [_blank_identity() for _ in range(3)]}
+    values = {**shown_values(ProfileFields, default_values(ProfileFields)), "identities": [_blank_identity() for _ in range(3)]}
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=None))
 
 

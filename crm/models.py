@@ -2,7 +2,14 @@
 
 from crm.accounts.models import ApiToken, User, UserSession
 from crm.audit.models import AuditEvent
+from crm.imports.models import ImportMapping, ImportRejection, ImportUpload
 from crm.interactions.models import Interaction, Relationship
+from crm.jobs.models import Job
+from crm.merges.models import MergeRecord
 from crm.profiles.models import Identity, Profile
+from crm.views.models import SavedView
 
-__all__ = ["ApiToken", "AuditEvent", "Identity", "Interaction", "Profile", "Relationship", "User", "UserSession"]
+__all__ = [
+    "ApiToken", "AuditEvent", "Identity", "ImportMapping", "ImportRejection", "ImportUpload", "Interaction", "Job",
+    "MergeRecord", "Profile", "Relationship", "SavedView", "User", "UserSession",
+]

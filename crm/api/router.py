@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from crm.api import profiles
+from crm.api import exports, graph, imports, interactions, merges, profiles, relationships, views
 
 api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(profiles.router)
+for module in (views, exports, merges, imports, interactions, relationships, graph, profiles):
+    api_router.include_router(module.router)

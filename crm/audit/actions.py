@@ -24,6 +24,23 @@ class AuditAction(StrEnum):
     token_create = "token.create"
     token_revoke = "token.revoke"
     session_revoke_others = "session.revoke_others"
+    profile_bulk_update = "profile.bulk_update"
+    profile_export = "profile.export"
+    interaction_create = "interaction.create"
+    interaction_update = "interaction.update"
+    interaction_delete = "interaction.delete"
+    relationship_create = "relationship.create"
+    relationship_update = "relationship.update"
+    relationship_delete = "relationship.delete"
+    view_create = "view.create"
+    view_update = "view.update"
+    view_delete = "view.delete"
+    list_export = "export.list"
+    import_start = "import.start"
+    import_finish = "import.finish"
+    import_cancel = "import.cancel"
+    merge_create = "merge.create"
+    merge_undo = "merge.undo"
 
     @property
     def group(self) -> str:
@@ -57,21 +74,49 @@ _LABELS = {
     AuditAction.token_create: N_("created an API token"),
     AuditAction.token_revoke: N_("revoked an API token"),
     AuditAction.session_revoke_others: N_("signed out their other sessions"),
+    AuditAction.profile_bulk_update: N_("changed several people at once"),
+    AuditAction.profile_export: N_("exported everything held about a person"),
+    AuditAction.interaction_create: N_("logged an interaction"),
+    AuditAction.interaction_update: N_("edited an interaction"),
+    AuditAction.interaction_delete: N_("deleted an interaction"),
+    AuditAction.relationship_create: N_("added a connection"),
+    AuditAction.relationship_update: N_("edited a connection"),
+    AuditAction.relationship_delete: N_("removed a connection"),
+    AuditAction.view_create: N_("saved a view"),
+    AuditAction.view_update: N_("changed a saved view"),
+    AuditAction.view_delete: N_("deleted a saved view"),
+    AuditAction.list_export: N_("exported a list of people"),
+    AuditAction.import_start: N_("started an import"),
+    AuditAction.import_finish: N_("finished an import"),
+    AuditAction.import_cancel: N_("cancelled an import"),
+    AuditAction.merge_create: N_("merged two people"),
+    AuditAction.merge_undo: N_("undid a merge"),
 }
 _SHORT_LABELS = {
     AuditAction.profile_create: N_("Created"),
     AuditAction.profile_update: N_("Edited"),
     AuditAction.profile_delete: N_("Deleted"),
+    AuditAction.profile_export: N_("Exported"),
+    AuditAction.interaction_create: N_("Interaction logged"),
+    AuditAction.interaction_update: N_("Interaction edited"),
+    AuditAction.interaction_delete: N_("Interaction deleted"),
+    AuditAction.relationship_create: N_("Connection added"),
+    AuditAction.relationship_update: N_("Connection edited"),
+    AuditAction.relationship_delete: N_("Connection removed"),
+    AuditAction.merge_create: N_("Merged"),
+    AuditAction.merge_undo: N_("Merge undone"),
 }
 
 # The audit page's filters: a group of actions and its name.
 GROUPS = {
     "login": N_("Sign-ins"), "logout": N_("Sign-outs"), "profile": N_("People"), "user": N_("Users"),
-    "token": N_("API tokens"), "session": N_("Sessions"),
+    "token": N_("API tokens"), "session": N_("Sessions"), "interaction": N_("Interactions"),
+    "relationship": N_("Connections"), "view": N_("Saved views"), "export": N_("Exports"), "import": N_("Imports"),
+    "merge": N_("Merges"),
 }
 # What the dashboard's "recent changes" shows: changes to shared data, not one's own account
 # (signing in, passwords, tokens, sessions).
-CHANGES = frozenset(a for a in AuditAction if a.group == "profile") | {
+CHANGES = frozenset(a for a in AuditAction if a.group in ("profile", "interaction", "relationship", "import", "merge")) | {
     AuditAction.user_create, AuditAction.user_role, AuditAction.user_activate, AuditAction.user_deactivate}
 
 

@@ -35,6 +35,7 @@ from crm.profiles.models import (
     normalise_handle,
     stored_values,
 )
+from crm.profiles.stats import refresh_all
 from crm.resources import share_dir
 
 BATCH_SIZE = 2_000
@@ -45,7 +46,7 @@ INTERACTIONS = "interactions.jsonl"
 # Profile and identity rows hold the schemas' fields, validated by the schemas, under these column
 # names; the seed has no users, so no owners.
 _COLUMN_NAMES = {"is_team_member": "team_member"}
-_NOT_IN_SEED = {"owner_id"}
+_NOT_IN_SEED = {"owner_id", "tags"}
 PROFILE_COLUMNS = ("key", *(_COLUMN_NAMES.get(f, f) for f in ProfileFields.model_fields if f not in _NOT_IN_SEED))
 IDENTITY_COLUMNS = ("profile_key", *IdentityFields.model_fields)
 RELATIONSHIP_COLUMNS = ("source_key", "target_key", "kind", "strength", "first_seen", "last_seen")
@@ -146,6 +147,7 @@ def load_seed(
         _insert_identities(conn, seed, ids, created, notify)
         _insert_relationships(conn, seed, ids, notify)
         _insert_interactions(conn, seed, ids, notify)
+        refresh_all(conn)
     return SeedReport(
         profiles=len(seed.profiles),
         identities=len(seed.identities),

@@ -43,6 +43,11 @@ class InteractionKind(StrEnum):
     note = "note"
 
 
+# Kinds we record about a person rather than things they do: they are not their "activity".
+OUR_KINDS = frozenset(
+    {InteractionKind.outreach_email, InteractionKind.outreach_dm, InteractionKind.outreach_meeting, InteractionKind.note}
+)
+
 # The kinds that count for advocacy.
 CONTRIBUTION_KINDS = frozenset(
     {
@@ -61,6 +66,22 @@ CONTRIBUTION_KINDS = frozenset(
 )
 
 
+class RelationshipOrigin(StrEnum):
+    manual = "manual"  # added by hand
+    imported = "imported"  # from an import file
+    interaction = "interaction"  # derived from interactions that have a counterpart
+
+
+# Interactions with a counterpart become edges of these kinds (crm.relationships keeps them current).
+EDGE_KIND_OF_INTERACTION = {
+    InteractionKind.reply: RelationshipKind.replies_to,
+    InteractionKind.forum_answer: RelationshipKind.replies_to,
+    InteractionKind.mention: RelationshipKind.mentions,
+    InteractionKind.referral: RelationshipKind.referred,
+}
+DEFAULT_EDGE_KIND = RelationshipKind.knows
+
+
 class Relationship(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("source_id", "target_id", "kind", name="uq_relationship_edge"),)
 
@@ -71,7 +92,9 @@ class Relationship(SQLModel, table=True):
     strength: float = Field(default=1.0)
     first_seen: datetime | None = optional_datetime_field()
     last_seen: datetime | None = optional_datetime_field()
+    origin: str = Field(default=RelationshipOrigin.manual.value, max_length=20)
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = optional_datetime_field()
 
 
 class Interaction(SQLModel, table=True):
@@ -94,4 +117,6 @@ class Interaction(SQLModel, table=True):
     counterpart_id: int | None = Field(default=None, foreign_key="profile.id", ondelete="SET NULL", index=True)
     source: str = Field(default="manual", max_length=50)
     external_id: str | None = Field(default=None, max_length=200)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
+    updated_at: datetime | None = optional_datetime_field()

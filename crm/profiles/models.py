@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic import Field as PydField
-from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
@@ -84,6 +84,13 @@ class Profile(SQLModel, table=True):
     consent_basis: str = Field(default="", max_length=30)
     consent_date: date | None = Field(default=None)
     owner_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL", index=True)
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    # Derived and server-owned (crm.profiles.stats keeps them current): stored so that lists can
+    # filter and sort 100,000 people by them through an index instead of aggregating every row.
+    reach: int = Field(default=0, sa_type=BigInteger, index=True)
+    contribution_count: int = Field(default=0, index=True)
+    last_activity_at: datetime | None = optional_datetime_field(index=True)
+    search_text: str = Field(default="", sa_type=Text)  # folded names, handles, bio, topics, tags, location
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
@@ -192,6 +199,7 @@ class ProfileFields(BaseModel):
     consent_basis: ConsentBasis = ConsentBasis.none
     consent_date: date | None = None
     owner_id: DbId | None = None
+    tags: Topics = PydField(default_factory=list)
 
 
 class ProfileIn(ProfileFields, InputModel):
@@ -224,6 +232,8 @@ class ProfileOut(ProfileFields):
 
     id: int
     reach: int
+    contribution_count: int
+    last_activity_at: datetime | None
     identities: list[IdentityOut]
     created_at: datetime
     updated_at: datetime
@@ -277,9 +287,13 @@ class ListQuery(BaseModel):
         return self.order == SortOrder.desc
 
 
+# Server-owned columns computed from identities and interactions (never from a request).
+DERIVED_FIELDS = frozenset({"reach", "contribution_count", "last_activity_at", "search_text"})
+
+
 def profile_snapshot(profile: Profile, identities: list[Identity]) -> dict[str, Any]:
     """What the audit log keeps of a profile, before and after a change."""
-    data = profile.model_dump(mode="json", exclude={"created_at", "updated_at"})
+    data = profile.model_dump(mode="json", exclude={"created_at", "updated_at", *DERIVED_FIELDS})
     data["identities"] = [f"{i.platform}:{i.handle}" for i in identities]
     return data
 

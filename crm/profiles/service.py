@@ -23,6 +23,7 @@ from crm.db import utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.i18n import gettext
 from crm.interactions.models import Interaction, Relationship
+from crm.profiles import stats
 from crm.profiles.models import (
     Identity,
     IdentityFields,
@@ -346,6 +347,8 @@ def create_profile(data: ProfileIn, *, session: Session, actor: Actor) -> Profil
     session.add(profile)
     session.flush()
     _sync_identities(profile, data.identities, session=session)
+    stats.refresh([profile.id or 0], session=session)
+    session.refresh(profile)
     audit.record(session=session, actor=actor, action=AuditAction.profile_create, object_type="profile", object_id=profile.id,
                  after=profile_snapshot(profile, identities_of(profile.id or 0, session=session)))
     return profile
@@ -367,6 +370,9 @@ def update_profile(profile_id: int, data: ProfileIn | ProfilePatch, *, session: 
     profile.updated_at = utcnow()
     if data.identities is not None:
         _sync_identities(profile, data.identities, session=session)
+    session.flush()
+    stats.refresh([profile_id], session=session)
+    session.refresh(profile)
     after = profile_snapshot(profile, identities_of(profile_id, session=session))
     changed_before = {k: v for k, v in before.items() if after.get(k) != v}
     changed_after = {k: v for k, v in after.items() if before.get(k) != v}

@@ -1,9 +1,27 @@
-"""All HTML routes; none of them appear in the OpenAPI schema."""
+"""All HTML routes; none of them appear in the OpenAPI schema.
+
+Order matters: routers with fixed paths under /people (/people/views, /people/duplicates...) come
+before crm.web.profiles, whose /people/{profile_id} would otherwise answer them with a 422."""
 
 from fastapi import APIRouter
 
-from crm.web import api_docs, auth, dashboard, profiles, sections, settings_pages
+from crm.web import (
+    api_docs,
+    auth,
+    dashboard,
+    graph,
+    identities,
+    imports,
+    merges,
+    people_list,
+    profiles,
+    sections,
+    settings_pages,
+    timeline,
+    views,
+)
 
 web_router = APIRouter(include_in_schema=False)
-for module in (auth, dashboard, profiles, sections, settings_pages, api_docs):
+for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, profiles, sections,
+               settings_pages, api_docs):
     web_router.include_router(module.router)

@@ -46,7 +46,7 @@ def test_request_and_response_schemas_are_built_from_the_fields():
     assert set(ProfileIn.model_fields) == set(ProfileFields.model_fields) | {"identities"}
     assert set(ProfilePatch.model_fields) == set(ProfileIn.model_fields)
     assert set(ProfileOut.model_fields) == set(ProfileFields.model_fields) | {
-        "id", "reach", "identities", "created_at", "updated_at"}
+        "id", "reach", "contribution_count", "last_activity_at", "identities", "created_at", "updated_at"}
     assert set(IdentityIn.model_fields) == set(IdentityFields.model_fields)
     assert set(IdentityOut.model_fields) == set(IdentityFields.model_fields) | {"id", "last_synced_at"}
 
@@ -64,7 +64,7 @@ def test_the_patch_is_all_optional_and_keeps_the_rules():
 
 def test_the_seed_columns_are_the_schema_fields():
     assert PROFILE_COLUMNS[0] == "key" and IDENTITY_COLUMNS[0] == "profile_key"
-    assert len(PROFILE_COLUMNS) == len(ProfileFields.model_fields)  # "key" in, the owner out
+    assert len(PROFILE_COLUMNS) == len(ProfileFields.model_fields) - 1  # "key" in, the owner and tags out
     assert IDENTITY_COLUMNS[1:] == tuple(IdentityFields.model_fields)
 
 

@@ -1,0 +1,5 @@
+"""JSON API: graph (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["graph"])

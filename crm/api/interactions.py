@@ -1,0 +1,5 @@
+"""JSON API: interactions (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["interactions"])

@@ -1,0 +1,5 @@
+"""JSON API: relationships (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["relationships"])

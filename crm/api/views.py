@@ -1,0 +1,5 @@
+"""JSON API: views (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["views"])

@@ -1,0 +1,5 @@
+"""HTML routes: graph (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTML routes: identities (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTML routes: imports (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTML routes: merges (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

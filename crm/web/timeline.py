@@ -1,0 +1,5 @@
+"""HTML routes: timeline (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""HTML routes: views (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -323,7 +323,7 @@ class Stopwatch:
 
 TIMED = (
     ("crm.accounts.service", "session_user"),
-    ("crm.profiles.service", "list_profiles"),
+    ("crm.profiles.search", "list_profiles"),
     ("crm.web.profiles", "render"),
 )
 
@@ -434,7 +434,7 @@ def in_process(env: dict[str, str], n: int, profile: bool) -> None:
 BUCKETS = (
     ("whole request (app __call__)", "starlette/applications.py", "__call__"),
     ("session + user lookup (deps.optional_user)", "crm/deps.py", "optional_user"),
-    ("list_profiles (SQL + ORM)", "crm/profiles/service.py", "list_profiles"),
+    ("list_profiles (SQL + ORM)", "crm/profiles/search.py", "list_profiles"),
     ("  of which sqlite3 execute/fetch (C)", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
     ("template rendering (templating.render)", "crm/templating.py", "render"),
     ("  of which babel number/date formatting", "babel/", "format_"),

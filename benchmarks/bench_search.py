@@ -35,7 +35,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from crm.db import make_engine, upgrade
-from crm.profiles.service import ListQuery, SortKey, list_profiles
+from crm.profiles.search import ListQuery, SortKey, list_profiles
 
 FIRST = (
     "Ana", "Andrea", "Alba", "Alejandro", "Alex", "Alice", "Amelia", "Arjun", "Aurora", "Beatriz", "Ben", "Bruno",

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.profiles import service as profiles
-from crm.profiles.models import Identity, IdentityOut, ListQuery, Profile, ProfileIn, ProfileOut, ProfilePatch
+from crm.profiles.models import Identity, IdentityOut, Profile, ProfileIn, ProfileOut, ProfilePatch
+from crm.profiles.search import ListQuery
+from crm.profiles.search import list_profiles as search_profiles
 from crm.schemas import ErrorOut, Page
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
@@ -36,7 +38,7 @@ def _out(db: DB, profile_id: int) -> ProfileOut:
 
 @router.get("", response_model=Page[ProfileOut], responses=ERRORS)
 def list_profiles(db: DB, user: CurrentUser, params: Annotated[ListQuery, Query()]) -> Page[ProfileOut]:
-    listing = profiles.list_profiles(params, session=db)
+    listing = search_profiles(params, session=db)
     items = [_profile_out(row.profile, row.identities) for row in listing.rows]
     return Page[ProfileOut](items=items, total=listing.total, page=listing.page, per_page=listing.per_page,
                             pages=listing.pages)

@@ -252,41 +252,6 @@ def _stored(value: Any) -> Any:
     return value
 
 
-class SortKey(StrEnum):
-    name = "name"
-    reach = "reach"
-    status = "status"
-    updated = "updated"
-    created = "created"
-
-
-class SortOrder(StrEnum):
-    asc = "asc"
-    desc = "desc"
-
-
-class ListQuery(BaseModel):
-    """How to list people: words, filters, order and page. The API validates it strictly (a bad
-    value is a 422); the people page is forgiving (a bad value falls back to its default)."""
-
-    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
-
-    q: str = PydField(default="", max_length=200, description="Words to find in names and handles")
-    sort: SortKey = SortKey.name
-    order: SortOrder = SortOrder.asc
-    page: int = PydField(default=1, ge=1, le=100_000)
-    per_page: int = PydField(default=50, ge=1, le=200)
-    status: ProfileStatus | None = None
-    role: ProfileRole | None = None
-    topic: Annotated[str, AfterValidator(_clean_tag)] = PydField(
-        default="", max_length=50, description="Only people tagged with this topic"
-    )
-
-    @property
-    def descending(self) -> bool:
-        return self.order == SortOrder.desc
-
-
 # Server-owned columns computed from identities and interactions (never from a request).
 DERIVED_FIELDS = frozenset({"reach", "contribution_count", "last_activity_at", "search_text"})
 

@@ -1,154 +1,40 @@
-"""Profiles and identities: listing, search, create, update, delete."""
+"""Profiles and identities: create, update, delete, and the checks that go with them."""
 
 from __future__ import annotations
 
-import json
-import math
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Select, Text, and_, cast, delete, func, or_
+from sqlalchemy import delete, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.audit import service as audit
 from crm.audit.actions import AuditAction
-from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
 from crm.db import utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.i18n import gettext
 from crm.interactions.models import Interaction, Relationship
+from crm.interactions.timeline import count_interactions
 from crm.profiles import stats
 from crm.profiles.models import (
     Identity,
     IdentityFields,
     IdentityIn,
-    ListQuery,
     Profile,
     ProfileFields,
     ProfileIn,
     ProfilePatch,
-    SortKey,
     normalise_handle,
     profile_snapshot,
     stored_values,
 )
-
-
-@dataclass
-class ProfileRow:
-    profile: Profile
-    reach: int
-    identities: list[Identity] = field(default_factory=list)
-
-
-@dataclass
-class ProfileListing:
-    rows: list[ProfileRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
-@dataclass(frozen=True)
-class Connection:
-    profile_id: int
-    display_name: str
-    kind: str
-    outgoing: bool  # this person -> them
-    strength: float
-
-
-@dataclass
-class ProfileDetail:
-    profile: Profile
-    identities: list[Identity]
-    reach: int
-    interactions: list[Interaction]
-    interaction_count: int
-    relationship_count: int
-    connections: list[Connection]
-    owner: User | None
-    history: list[AuditEvent]
-
-
-def _reach_subquery() -> Any:
-    return (
-        select(Identity.profile_id, func.sum(Identity.followers).label("reach"))
-        .group_by(col(Identity.profile_id))
-        .subquery("reach_by_profile")
-    )
-
-
-def _like_pattern(term: str) -> str:
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _json_element(value: str) -> str:
-    encoded = json.dumps(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{encoded}%"
-
-
-def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
-    for term in params.q.replace("\x00", "").split()[:5]:
-        pattern = _like_pattern(term.lstrip("@"))
-        # Uncorrelated, so the identities are scanned once per term, not once per profile.
-        handle_match = select(Identity.profile_id).where(col(Identity.handle_key).like(pattern, escape="\\"))
-        query = query.where(
-            or_(func.lower(Profile.display_name).like(pattern, escape="\\"), col(Profile.id).in_(handle_match))
-        )
-    if params.status:
-        query = query.where(col(Profile.status) == params.status.value)
-    # roles and topics are JSON lists: match the element as JSON text, which reads the same on SQLite
-    # and PostgreSQL (json keeps the text it was given, escapes included).
-    if params.role:
-        query = query.where(cast(col(Profile.roles), Text).like(_json_element(params.role.value), escape="\\"))
-    if params.topic:
-        topic = params.topic.replace("\x00", "")
-        query = query.where(cast(col(Profile.topics), Text).like(_json_element(topic), escape="\\"))
-    return query
-
-
-def list_profiles(params: ListQuery, *, session: Session) -> ProfileListing:
-    total = session.exec(_apply_filters(select(func.count()).select_from(Profile), params)).one()  # type: ignore[call-overload]
-    base: Select[Any] = select(Profile)  # type: ignore[assignment]
-    if params.sort == SortKey.reach:
-        # Only this order needs every profile's reach; the others add it for the page alone.
-        reach = _reach_subquery()
-        base = base.outerjoin(reach, reach.c.profile_id == Profile.id)
-        order_col: Any = func.coalesce(reach.c.reach, 0)
-    else:
-        order_col = {
-            SortKey.name: func.lower(Profile.display_name),
-            SortKey.status: Profile.status,
-            SortKey.updated: Profile.updated_at,
-            SortKey.created: Profile.created_at,
-        }[params.sort]
-    order = order_col.desc() if params.descending else order_col.asc()
-    tiebreak = col(Profile.id).desc() if params.descending else col(Profile.id).asc()
-    page = max(1, params.page)
-    query = _apply_filters(base, params).order_by(order, tiebreak).offset((page - 1) * params.per_page)
-    listing = [ProfileRow(profile=p, reach=0) for p in session.exec(query.limit(params.per_page))]  # type: ignore[call-overload]
-    by_id = {row.profile.id: row for row in listing}
-    if by_id:
-        identities = session.exec(
-            select(Identity).where(col(Identity.profile_id).in_(list(by_id))).order_by(col(Identity.followers).desc())
-        )
-        for identity in identities:
-            row = by_id[identity.profile_id]
-            row.identities.append(identity)
-            row.reach += identity.followers
-    return ProfileListing(rows=listing, total=int(total), page=page, per_page=params.per_page)
+from crm.relationships.service import count_relationships
 
 
 def get_profile(profile_id: int, *, session: Session, for_update: bool = False) -> Profile:
@@ -166,78 +52,6 @@ def identities_of(profile_id: int, *, session: Session) -> list[Identity]:
 
 def reach_of(identities: list[Identity]) -> int:
     return sum(i.followers for i in identities)
-
-
-def profile_detail(profile_id: int, *, session: Session) -> ProfileDetail:
-    profile = get_profile(profile_id, session=session)
-    identities = identities_of(profile_id, session=session)
-    interactions = timeline(profile_id, session=session)
-    interaction_count = count_interactions(profile_id, session=session)
-    relationship_count = count_relationships(profile_id, session=session)
-    owner = session.get(User, profile.owner_id) if profile.owner_id else None
-    return ProfileDetail(
-        connections=strongest_connections(profile_id, session=session),
-        profile=profile,
-        identities=identities,
-        reach=reach_of(identities),
-        interactions=interactions,
-        interaction_count=interaction_count,
-        relationship_count=relationship_count,
-        owner=owner,
-        history=audit.events_for(session=session, object_type="profile", object_id=profile_id, limit=20),
-    )
-
-
-TIMELINE_PAGE = 20
-
-
-def count_relationships(profile_id: int, *, session: Session) -> int:
-    """Edges in either direction."""
-    query = (
-        select(func.count())
-        .select_from(Relationship)
-        .where(or_(col(Relationship.source_id) == profile_id, col(Relationship.target_id) == profile_id))
-    )
-    return int(session.exec(query).one())
-
-
-def count_interactions(profile_id: int, *, session: Session) -> int:
-    query = select(func.count()).select_from(Interaction).where(Interaction.profile_id == profile_id)
-    return int(session.exec(query).one())
-
-
-def timeline(profile_id: int, *, session: Session, offset: int = 0) -> list[Interaction]:
-    """A page of the person's history, newest first."""
-    query = (
-        select(Interaction)
-        .where(Interaction.profile_id == profile_id)
-        .order_by(col(Interaction.occurred_at).desc(), col(Interaction.id).desc())
-        .offset(max(0, offset))
-        .limit(TIMELINE_PAGE)
-    )
-    return list(session.exec(query))
-
-
-def strongest_connections(profile_id: int, *, session: Session, limit: int = 12) -> list[Connection]:
-    """The strongest edges in either direction, one line per edge."""
-    other = Profile.__table__.alias("other")  # type: ignore[attr-defined]
-    outgoing = col(Relationship.source_id) == profile_id
-    query = (
-        select(Relationship, other.c.id, other.c.display_name)
-        .join(
-            other,
-            or_(
-                and_(outgoing, other.c.id == Relationship.target_id),
-                and_(col(Relationship.target_id) == profile_id, other.c.id == Relationship.source_id),
-            ),
-        )
-        .order_by(col(Relationship.strength).desc(), other.c.display_name)
-        .limit(limit)
-    )
-    return [
-        Connection(int(other_id), name, rel.kind, rel.source_id == profile_id, rel.strength)
-        for rel, other_id, name in session.exec(query)  # type: ignore[call-overload]
-    ]
 
 
 @dataclass(frozen=True)

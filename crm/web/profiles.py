@@ -1,77 +1,39 @@
-"""People: list, search, view, create, edit, delete (HTML)."""
+"""People: view, create, edit, delete (HTML). The list is crm/web/people_list.py."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for, get_settings
+from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.errors import Conflict, InvalidInput
 from crm.i18n import gettext
 from crm.profiles import service as profiles
+from crm.profiles.detail import ProfileDetail, profile_detail
 from crm.profiles.models import (
     ConsentBasis,
     IdentityIn,
-    ListQuery,
     Platform,
     ProfileFields,
     ProfileIn,
     ProfileRole,
     ProfileStatus,
 )
-from crm.schemas import MAX_ID
 from crm.templating import is_fragment_request, render
 from crm.web.common import Form, field_errors, redirect
-from crm.web.forms import as_input, default_values, field_kind, forgiving, shown_values, typed_values
+from crm.web.forms import as_input, default_values, field_kind, shown_values, typed_values
 
 router = APIRouter(prefix="/people")
 
 _IDENTITY_ROW = re.compile(r"^identities-(\d{1,3})-")
 BLANK_IDENTITY_ROWS = 2
-
-
-# ---- the list --------------------------------------------------------------------------------------
-
-
-def people_url(params: ListQuery, **changes: Any) -> str:
-    """The list's URL with some parameters changed (page, sort...), for links and htmx requests."""
-    values = {
-        "q": params.q, "status": params.status, "role": params.role, "topic": params.topic,
-        "sort": params.sort.value, "dir": params.order.value, "page": params.page,
-    }
-    values.update(changes)
-    if values["page"] == 1:
-        del values["page"]
-    return "/people?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
-
-
-def _list_query(request: Request) -> ListQuery:
-    raw = dict(request.query_params)
-    raw.pop("per_page", None)  # the page size is a setting here
-    raw["order"] = raw.pop("dir", "")  # the page's URLs say dir=
-    params = forgiving(ListQuery, raw)
-    return params.model_copy(update={"per_page": get_settings(request).page_size})
-
-
-@router.get("")
-def people_list(request: Request, db: DB, user: CurrentUser) -> Response:
-    params = _list_query(request)
-    listing = profiles.list_profiles(params, session=db)
-    if not listing.rows and listing.page > listing.pages:  # an old link past the end: show the last page
-        params = params.model_copy(update={"page": listing.pages})
-        listing = profiles.list_profiles(params, session=db)
-    context = {
-        "listing": listing, "params": params, "statuses": list(ProfileStatus), "roles": list(ProfileRole),
-        "people_url": people_url,
-    }
-    return render(request, "profiles/list.html", context, block="results")
 
 
 # ---- the form: read and written field by field, by each field's type (crm.web.forms) --------------
@@ -100,7 +62,7 @@ def _form_context(db: Any, values: dict[str, Any], errors: dict[str, str], **ext
     }
 
 
-def _values_from_profile(detail: profiles.ProfileDetail) -> dict[str, Any]:
+def _values_from_profile(detail: ProfileDetail) -> dict[str, Any]:
     identities = [shown_values(IdentityIn, identity.model_dump()) for identity in detail.identities]
     return {
         **shown_values(ProfileFields, detail.profile.model_dump()),
@@ -193,28 +155,13 @@ def create_profile(request: Request, db: DB, user: WriterUser, form: Form) -> Re
 
 @router.get("/{profile_id}")
 def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
-    detail = profiles.profile_detail(profile_id, session=db)
+    detail = profile_detail(profile_id, session=db)
     return render(request, "profiles/detail.html", {"detail": detail})
-
-
-@router.get("/{profile_id}/timeline")
-def timeline_page(
-    request: Request, db: DB, user: CurrentUser, profile_id: IdPath,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,  # no one has more interactions than there are ids
-) -> Response:
-    """Older history for the profile page (htmx appends it); without htmx, the profile page itself."""
-    if not is_fragment_request(request):
-        return redirect(request, f"/people/{profile_id}#timeline")
-    profiles.get_profile(profile_id, session=db)
-    items = profiles.timeline(profile_id, session=db, offset=offset)
-    context = {"items": items, "profile_id": profile_id, "shown": offset + len(items),
-               "total": profiles.count_interactions(profile_id, session=db)}
-    return render(request, "profiles/_timeline_page.html", context)
 
 
 @router.get("/{profile_id}/edit")
 def edit_profile(request: Request, db: DB, user: WriterUser, profile_id: IdPath) -> Response:
-    detail = profiles.profile_detail(profile_id, session=db)
+    detail = profile_detail(profile_id, session=db)
     values = _values_from_profile(detail)
     return render(request, "profiles/form.html", _form_context(db, values, {}, profile_id=profile_id, detail=detail))
 

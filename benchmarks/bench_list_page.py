@@ -324,7 +324,7 @@ class Stopwatch:
 TIMED = (
     ("crm.accounts.service", "session_user"),
     ("crm.profiles.search", "list_profiles"),
-    ("crm.web.profiles", "render"),
+    ("crm.web.people_list", "render"),
 )
 
 

@@ -2,25 +2,24 @@
 
     python benchmarks/bench_search.py [--quick] [--profiles N] [--runs N] [--keep PATH]
 
-Builds a synthetic database (deterministic random: names, handles on several platforms,
-followers) with `sqlite3` executemany after the real Alembic `upgrade`, then times
-`crm.profiles.service.list_profiles` (a fresh Session per call, as a request would have; 50-row
-pages) for a selective query, a common one-term query, a two-term query, and empty queries sorted
-by name and by reach (descending). p50/p95 over --runs calls each, after two warm-up calls.
+Builds a synthetic database (deterministic random: names, handles on several platforms, followers,
+locations, topics, a bio for some) with `sqlite3` executemany after the real Alembic `upgrade`; the
+stored columns (reach, search_text) are computed with crm.profiles.stats.search_text_of, and the
+FTS5 trigram index of migration 0007 is filled by its insert trigger. Then times
+`crm.profiles.search.list_profiles` (a fresh Session per call, as a request would have; 50-row pages)
+for selective queries, common one- and two-term queries, the same with filters, and filters alone.
+p50/p95 over --runs calls each, after warm-up calls.
 
-Reference, measured in the same run: a bare
-`SELECT id FROM profile WHERE lower(display_name) LIKE ? [AND ...] LIMIT 50` with `sqlite3` for the
-same terms. The time spent in each SQL statement of `list_profiles` (count, page, identities) is
-shown too, and `EXPLAIN QUERY PLAN` of the slowest case's statements.
-
-Then (unless --quick or --no-probes) benchmark-only probes, not app code, show what a fix could
-reach on the same data: the same filters as an uncorrelated `IN (SELECT …)` with reach summed for
-the page only; an FTS5 trigram table over names and handles; an index on lower(display_name).
+Reference, measured in the same run: a bare `SELECT id FROM profile WHERE lower(display_name) LIKE ?
+[AND ...] LIMIT 50` with `sqlite3` for the same terms (it stops at 50 rows and counts nothing, so it
+is a floor for common terms and a full scan for rare ones). The time spent in each SQL statement of
+`list_profiles` (count, page, identities) is shown too, and `EXPLAIN QUERY PLAN` of the slowest case.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sqlite3
 import tempfile
@@ -36,6 +35,7 @@ from sqlmodel import Session
 
 from crm.db import make_engine, upgrade
 from crm.profiles.search import ListQuery, SortKey, list_profiles
+from crm.profiles.stats import search_text_of
 
 FIRST = (
     "Ana", "Andrea", "Alba", "Alejandro", "Alex", "Alice", "Amelia", "Arjun", "Aurora", "Beatriz", "Ben", "Bruno",
@@ -62,6 +62,12 @@ STATUSES = ("prospect", "active", "inactive", "do_not_contact")
 ROLES = ("influencer", "evangelist", "moderator", "customer", "journalist", "partner")
 RARE = "zephyrine"  # planted in a handful of handles, in no name
 RARE_COUNT = 4
+RARE_BIO = "quetzalcoatl"  # planted in a handful of bios
+CITIES = ("Madrid", "Barcelona", "Sevilla", "Valencia", "Bilbao", "London", "Berlin", "Paris", "Lisboa", "Mexico City",
+          "Buenos Aires", "Bogota", "Lima", "Santiago", "New York", "Toronto", "Tokyo", "Mumbai", "")
+TOPICS = ("kubernetes", "python", "devrel", "cloud native", "observability", "rust", "data engineering", "security",
+          "frontend", "ai", "open source", "databases")
+BIO_WORDS = ("speaker", "maintainer", "writer", "community", "builder", "teacher", "streamer", "podcaster")
 
 GOAL_SELECTIVE_MS = 5.0
 GOAL_ANY_MS = 50.0
@@ -82,13 +88,28 @@ class Timings:
 
 
 def cases(per_page: int) -> list[Case]:
+    def q(**kw: Any) -> ListQuery:
+        return ListQuery(per_page=per_page, **kw)
+
     return [
-        Case(f"selective: handle fragment '{RARE}'", ListQuery(q=RARE, per_page=per_page), (RARE,), GOAL_SELECTIVE_MS),
-        Case("1 term, common: 'mar'", ListQuery(q="mar", per_page=per_page), ("mar",), GOAL_ANY_MS),
-        Case("2 terms: 'maria gar'", ListQuery(q="maria gar", per_page=per_page), ("maria", "gar"), GOAL_ANY_MS),
-        Case("empty q, sort name", ListQuery(q="", sort=SortKey.name, per_page=per_page), (), GOAL_ANY_MS),
-        Case("empty q, sort reach desc", ListQuery(q="", sort=SortKey.reach, order="desc", per_page=per_page),
-             (), GOAL_ANY_MS),
+        Case(f"selective: handle fragment '{RARE}'", q(q=RARE), (RARE,), GOAL_SELECTIVE_MS),
+        Case(f"selective: bio word '{RARE_BIO}'", q(q=RARE_BIO), (RARE_BIO,), GOAL_SELECTIVE_MS),
+        Case("selective: 'lucia gomez marin'", q(q="lucia gomez marin"), ("lucia", "gomez", "marin"), GOAL_SELECTIVE_MS),
+        Case("1 term, common: 'mar'", q(q="mar"), ("mar",), GOAL_ANY_MS),
+        Case("1 term: 'madrid'", q(q="madrid"), ("madrid",), GOAL_ANY_MS),
+        Case("1 term, 2 letters: 'li'", q(q="li"), ("li",), GOAL_ANY_MS),
+        Case("2 terms: 'maria gar'", q(q="maria gar"), ("maria", "gar"), GOAL_ANY_MS),
+        Case("1 term + filters: 'mar' moderator es", q(q="mar", role="moderator", language="es"), ("mar",), GOAL_ANY_MS),
+        Case("2 terms + filters: 'maria gar' active reach≥100, by reach",
+             q(q="maria gar", status="active", reach_min=100, sort=SortKey.reach, order="desc"), ("maria", "gar"),
+             GOAL_ANY_MS),
+        Case("1 term + followers on youtube ≥ 1000", q(q="kubernetes", platform="youtube", followers_min=1000),
+             ("kubernetes",), GOAL_ANY_MS),
+        Case("filters only: moderator, es, reach ≥ 1000, by reach", q(role="moderator", language="es", reach_min=1000,
+             sort=SortKey.reach, order="desc"), (), GOAL_ANY_MS),
+        Case("empty q, sort name", q(sort=SortKey.name), (), GOAL_ANY_MS),
+        Case("empty q, sort reach desc", q(sort=SortKey.reach, order="desc"), (), GOAL_ANY_MS),
+        Case("empty q, sort last activity desc", q(sort=SortKey.last_activity, order="desc"), (), GOAL_ANY_MS),
     ]
 
 
@@ -107,10 +128,14 @@ def build_database(path: Path, n_profiles: int, seed: int = 20261124) -> tuple[E
     for pid in range(1, n_profiles + 1):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         name = f"{first} {last}" if rng.random() > 0.15 else f"{first} {last} {rng.choice(LAST)}"
-        profiles.append((
-            pid, name, f'["{rng.choice(ROLES)}"]', 0, "", "[]", rng.choice(("en", "es")), "", rng.choice(STATUSES),
-            1, 0, "", None, None, stamp, stamp,
-        ))
+        topics = rng.sample(TOPICS, rng.choice((0, 1, 2, 3)))
+        bio = f"{rng.choice(BIO_WORDS)} about {' and '.join(topics)}" if rng.random() < 0.5 else ""
+        profiles.append([
+            pid, name, f'["{rng.choice(ROLES)}"]', 0, bio, json.dumps(topics), rng.choice(("en", "es")),
+            rng.choice(CITIES), rng.choice(STATUSES), 1, 0, "", None, None, stamp, stamp, 0,
+            rng.choice((0, 0, 1, 3, 12)), rng.choice((None, "2026-01-01 10:00:00.000000", "2025-06-01 10:00:00.000000")),
+            "",
+        ])
         for platform in rng.sample(PLATFORMS, rng.choice((1, 2, 2, 3, 3, 4))):
             while True:
                 style = rng.random()
@@ -130,13 +155,24 @@ def build_database(path: Path, n_profiles: int, seed: int = 20261124) -> tuple[E
             ])
     for i, row in enumerate(rng.sample(identities, RARE_COUNT)):
         row[2] = row[3] = f"{row[2]}_{RARE}{i}"
+    for row in rng.sample(profiles, RARE_COUNT):
+        row[4] = f"{row[4]} {RARE_BIO}".strip()
+    # The stored columns, as crm.profiles.stats computes them (reach, search text).
+    by_profile: dict[int, list[list[Any]]] = defaultdict(list)
+    for ident in identities:
+        by_profile[ident[0]].append(ident)
+    for row in profiles:
+        own = by_profile[row[0]]
+        row[16] = sum(i[5] for i in own)
+        row[19] = search_text_of({"display_name": row[1], "topics": json.loads(row[5]), "tags": [], "location": row[7],
+                                  "bio": row[4]}, [i[2] for i in own])
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
+    conn.executemany(  # the insert trigger of migration 0007 fills the FTS index
         "INSERT INTO profile (id, display_name, roles, is_team_member, bio, topics, language, location, status, "
-        "may_contact, may_feature, consent_basis, consent_date, owner_id, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "may_contact, may_feature, consent_basis, consent_date, owner_id, created_at, updated_at, reach, "
+        "contribution_count, last_activity_at, search_text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         profiles,
     )
     conn.executemany(
@@ -245,94 +281,20 @@ def _depth(row: tuple[Any, ...], conn: sqlite3.Connection) -> int:
     return depth
 
 
-# ---- the FTS5 probe (benchmark only: what an index-backed search could reach) -----------------------------
-
-
-def build_fts(path: Path) -> float:
-    conn = sqlite3.connect(path, isolation_level=None)
-    start = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("DROP TABLE IF EXISTS bench_profile_fts")
-    conn.execute("CREATE VIRTUAL TABLE bench_profile_fts USING fts5(doc, tokenize='trigram')")
-    conn.execute(
-        "INSERT INTO bench_profile_fts (rowid, doc) SELECT p.id, lower(p.display_name) || ' ' || "
-        "coalesce((SELECT group_concat(i.handle_key, ' ') FROM identity i WHERE i.profile_id = p.id), '') FROM profile p"
-    )
-    conn.execute("COMMIT")
-    conn.close()
-    return time.perf_counter() - start
-
-
-def _page_identities(conn: sqlite3.Connection, ids: list[int]) -> None:
-    """The page's identities, as list_profiles loads them; reach is their sum (done here in SQL)."""
-    marks = ",".join("?" * len(ids)) or "NULL"
-    conn.execute(f"SELECT profile_id, sum(followers) FROM identity WHERE profile_id IN ({marks}) GROUP BY profile_id",
-                 ids).fetchall()
-    conn.execute(f"SELECT * FROM identity WHERE profile_id IN ({marks}) ORDER BY followers DESC", ids).fetchall()
-
-
-def time_fts(path: Path, terms: tuple[str, ...], runs: int, limit: int) -> tuple[list[float], int]:
-    """count + 50-row page sorted by name + the page's identities, ids from the trigram index (terms ≥ 3 chars)."""
-    conn = sqlite3.connect(path)
-    match = " AND ".join(f'"{t.lower()}"' for t in terms)
-    count_sql = "SELECT count(*) FROM bench_profile_fts WHERE bench_profile_fts MATCH ?"
-    page_sql = (
-        "SELECT p.* FROM profile p WHERE p.id IN "
-        "(SELECT rowid FROM bench_profile_fts WHERE bench_profile_fts MATCH ?) "
-        f"ORDER BY lower(p.display_name), p.id LIMIT {limit}"
-    )
-    times = []
-    total = 0
-    for i in range(runs + 2):
-        start = time.perf_counter()
-        total = conn.execute(count_sql, (match,)).fetchone()[0]
-        _page_identities(conn, [r[0] for r in conn.execute(page_sql, (match,))])
-        if i >= 2:
-            times.append((time.perf_counter() - start) * 1000)
-    conn.close()
-    return times, total
-
-
-def time_rewrite(path: Path, case: Case, runs: int, limit: int) -> tuple[list[float], int]:
-    """The same filters with an uncorrelated `id IN (SELECT profile_id FROM identity WHERE handle_key
-    LIKE ?)` instead of a correlated EXISTS, the page without the whole-table reach join, and reach
-    summed for the page's rows only (sort by name; the reach sort cannot be rewritten this way)."""
-    conn = sqlite3.connect(path)
-    clauses, params = [], []
-    for term in case.terms:
-        pattern = f"%{term.lower()}%"
-        clauses.append("(lower(display_name) LIKE ? OR id IN (SELECT profile_id FROM identity WHERE handle_key LIKE ?))")
-        params += [pattern, pattern]
-    where = " AND ".join(clauses) or "1"
-    times, total = [], 0
-    for i in range(runs + 2):
-        start = time.perf_counter()
-        total = conn.execute(f"SELECT count(*) FROM profile WHERE {where}", params).fetchone()[0]
-        ids = [r[0] for r in conn.execute(
-            f"SELECT * FROM profile WHERE {where} ORDER BY lower(display_name), id LIMIT {limit}", params)]
-        _page_identities(conn, ids)
-        if i >= 2:
-            times.append((time.perf_counter() - start) * 1000)
-    conn.close()
-    return times, total
-
-
 # ---- main ----------------------------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="5 calls per case (3 s budget), no probes")
+    parser.add_argument("--quick", action="store_true", help="5 calls per case (3 s budget)")
     parser.add_argument("--profiles", type=int, default=100_000, help="number of profiles (default 100,000)")
     parser.add_argument("--runs", type=int, default=None, help="timed calls per case (default 50, quick 5)")
     parser.add_argument("--budget", type=float, default=None, help="seconds per case before stopping early (default 16)")
     parser.add_argument("--per-page", type=int, default=50)
-    parser.add_argument("--no-probes", action="store_true", help="skip the FTS5 and query-rewrite probes")
     parser.add_argument("--keep", type=Path, default=None, help="build the database at this path and keep it")
     args = parser.parse_args()
     runs = args.runs or (5 if args.quick else 50)
     budget = args.budget or (3.0 if args.quick else 16.0)
-    probes = not (args.quick or args.no_probes)
 
     print(f"bench_search · {machine_line()}")
     with tempfile.TemporaryDirectory(prefix="altavoz-bench-search-") as tmp:
@@ -377,35 +339,6 @@ def main() -> None:
         print(f"\nEXPLAIN QUERY PLAN of the slowest case ({slowest[0].label}):")
         explain(path, clock.captured)
         engine.dispose()
-
-        if probes:
-            probe_runs = min(runs, 20)
-            probe_rows = []
-            for case, timings, _total, _ref in results:
-                if case.query.sort is SortKey.reach:
-                    continue
-                times, total = time_rewrite(path, case, probe_runs, args.per_page)
-                probe_rows.append(["rewrite: IN (…) + page-only reach", case.label, total, percentile(times, 50),
-                                   percentile(times, 95), percentile(timings.calls, 95), f"< {case.goal_ms:g}"])
-            built = build_fts(path)
-            for case, timings, _total, _ref in results:
-                if not case.terms or min(len(t) for t in case.terms) < 3:
-                    continue
-                times, total = time_fts(path, case.terms, probe_runs, args.per_page)
-                probe_rows.append([f"FTS5 trigram (built in {built:.1f} s)", case.label, total, percentile(times, 50),
-                                   percentile(times, 95), percentile(timings.calls, 95), f"< {case.goal_ms:g}"])
-            conn = sqlite3.connect(path)
-            conn.execute("CREATE INDEX bench_profile_lower_name ON profile (lower(display_name), id)")
-            conn.close()
-            empty = next(r for r in results if not r[0].terms and r[0].query.sort is SortKey.name)
-            times, total = time_rewrite(path, empty[0], probe_runs, args.per_page)
-            probe_rows.append(["rewrite + index on lower(display_name)", empty[0].label, total, percentile(times, 50),
-                               percentile(times, 95), percentile(empty[1].calls, 95), f"< {empty[0].goal_ms:g}"])
-            print_table(
-                ["probe (benchmark-only SQL, not app code)", "case", "matches", "p50 ms", "p95 ms",
-                 "list_profiles p95 ms", "goal p95 ms"],
-                probe_rows, title="what a fix could reach (count + 50-row page sorted by name + the page's identities)",
-            )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # cuts the long GC pauses that made the p99 (benchmarks/README.md).
         gc.collect()  # so no garbage is frozen with it
         gc.freeze()
+        worker = None
+        if settings.job_worker and engine.dialect.name == "sqlite":
+            # SQLite is one machine by definition: queued jobs (imports) run in a thread of this process.
+            from crm.jobs.worker import InProcessWorker
+
+            worker = InProcessWorker(engine, poll_seconds=settings.job_poll_seconds,
+                                     stale_seconds=settings.job_stale_seconds).start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             engine.dispose()
 
     app = FastAPI(

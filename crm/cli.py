@@ -1,4 +1,4 @@
-"""The `crm` command: serve, demo, db upgrade/status, createuser, seed."""
+"""The `crm` command: serve, demo, db upgrade/status, createuser, seed, import, worker, jobs."""
 
 from __future__ import annotations
 
@@ -214,6 +214,146 @@ def demo(
     console.print(f"  e-mail:   [bold]{DEMO_ADMIN}[/]\n  password: [bold]{password}[/]\n")
     if not no_serve:
         _serve(settings)
+
+
+def _parse_mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            console.print(f"[red]--map takes FIELD=COLUMN, not {pair!r}[/]")
+            raise typer.Exit(2)
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="CSV, JSON lines, or a JSON export (see --format)", exists=True, dir_okay=False)],
+    format: Annotated[str, typer.Option("--format", help="auto, csv, jsonl, discourse_directory, discourse_actions, "
+                                        "github_events, x_users, x_posts, youtube_channels")] = "auto",
+    entity: Annotated[str, typer.Option(help="people, interactions or relationships (real formats know theirs)")] = "people",
+    source: Annotated[str, typer.Option(help="Where the data comes from; external ids are unique per source")] = "",
+    map_: Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN (repeatable); default: suggested from the header")] = [],  # noqa: B006
+    mode: Annotated[str, typer.Option(help="skip_existing, create_update or create_only")] = "skip_existing",
+    all_or_nothing: Annotated[bool, typer.Option("--all-or-nothing", help="Import nothing if any row is rejected")] = False,
+    time_zone: Annotated[str, typer.Option(help="Zone of times written without one")] = "UTC",
+    base_url: Annotated[str, typer.Option(help="The Discourse site's address, for links")] = "",
+) -> None:
+    """Import a file as a job, with a progress bar; rejected rows are listed with line and reason."""
+    from crm.db import ensure_schema_current, session_scope
+    from crm.imports import service as imports
+    from crm.imports.formats import CONVERTERS, DEFAULT_SOURCE, Format
+    from crm.imports.importer import ImportSpec
+    from crm.imports.reader import FileProblem, read_table
+    from crm.imports.rows import Entity, Mode, suggest_mapping
+    from crm.jobs import service as jobs
+
+    settings = Settings()
+    engine = _engine(settings)
+    ensure_schema_current(engine)
+    try:
+        fmt = Format(format) if format != "auto" else None
+        chosen = CONVERTERS[fmt][0] if fmt in CONVERTERS else Entity(entity)
+        spec = ImportSpec(entity=chosen, format=format, source=source or (DEFAULT_SOURCE.get(fmt) if fmt else None) or file.stem,
+                          mode=Mode(mode), all_or_nothing=all_or_nothing, time_zone=time_zone, base_url=base_url)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    content = file.read_bytes()
+    if len(content) > settings.max_upload_bytes:
+        console.print(f"[red]{file} is larger than CRM_MAX_UPLOAD_BYTES ({settings.max_upload_bytes:,} bytes)[/]")
+        raise typer.Exit(2)
+    with session_scope(engine, write=True) as session:
+        if fmt not in CONVERTERS:
+            try:
+                headers = read_table(content, format).headers
+            except FileProblem as exc:
+                console.print(f"[red]{file.name}: {exc}[/]")
+                raise typer.Exit(2) from None
+            spec.mapping = _parse_mapping(map_) or suggest_mapping(
+                spec.entity, headers, imports.remembered_mapping(spec.source, session=session))
+        upload = imports.save_upload(file.name, content, session=session, created_by_id=None)
+        job = imports.start_import(upload, spec, session=session, created_by_id=None)
+        job_id = int(job.id or 0)
+    if not settings.is_sqlite:
+        console.print(f"Queued as job {job_id}; running it here (any `crm worker` could have).")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task(f"Importing {file.name}", total=None)
+        status = jobs.run_job(engine, job_id, progress=lambda done, total: bar.update(task, completed=done, total=total),
+                              stale_seconds=settings.job_stale_seconds)
+    _print_job(engine, job_id, status)
+
+
+def _print_job(engine: Any, job_id: int, status: str | None) -> None:
+    from crm.db import session_scope
+    from crm.imports import service as imports
+
+    with session_scope(engine) as session:
+        job = imports.import_job(job_id, session=session)
+        shown = imports.rejections(job_id, session=session, limit=20)
+    counts = {k: v for k, v in (job.counts or {}).items() if k != "validated"}
+    console.print(f"Job {job_id}: {job.status}. " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if job.error:
+        console.print(f"[red]{job.error}[/]")
+    for r in shown:
+        console.print(f"  line {r.line}: {r.reason}")
+    if status is None:
+        console.print("Another worker is running this job.")
+    if job.status != "done":
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run the queued jobs and stop")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Jobs at a time (PostgreSQL)")] = 1,
+) -> None:
+    """Run queued jobs: procrastinate on PostgreSQL (any number of workers), the Job table on SQLite."""
+    import asyncio
+    import time
+
+    from crm.db import ensure_schema_current
+    from crm.jobs import service as jobs
+
+    settings = Settings()
+    engine = _engine(settings)
+    ensure_schema_current(engine)
+    if not settings.is_sqlite:
+        from crm.jobs import queue
+
+        url = settings.effective_database_url
+        for job_id in jobs.recover_stale(engine, stale_seconds=settings.job_stale_seconds):
+            queue.defer(url, job_id)
+        console.print("Worker (procrastinate) waiting for jobs. Ctrl+C stops it.")
+        asyncio.run(queue.run_worker_async(url, wait=not once, stale_seconds=settings.job_stale_seconds,
+                                           concurrency=concurrency))
+        return
+    console.print("Worker (SQLite job table) waiting for jobs. Ctrl+C stops it.")
+    try:
+        while True:
+            ran = jobs.run_pending(engine, stale_seconds=settings.job_stale_seconds)
+            if once:
+                console.print(f"Ran {ran} job(s).")
+                return
+            time.sleep(settings.job_poll_seconds)
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+
+
+@app.command("jobs")
+def list_jobs(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
+    """The latest jobs with their status and counts."""
+    from crm.db import ensure_schema_current, session_scope
+    from crm.jobs import service as jobs
+
+    engine = _engine(Settings())
+    ensure_schema_current(engine)
+    with session_scope(engine) as session:
+        for job in jobs.list_jobs(session=session, limit=limit):
+            counts = ", ".join(f"{k} {v}" for k, v in (job.counts or {}).items() if k != "validated")
+            console.print(f"{job.id:>5}  {job.kind:<8} {job.status:<9} {job.progress}/{job.total}  {job.title}  {counts}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from crm.audit.models import AuditEvent
 from crm.imports.models import ImportMapping, ImportRejection, ImportUpload
 from crm.interactions.models import Interaction, Relationship
 from crm.jobs.models import Job
-from crm.merges.models import MergeRecord
+from crm.merges.models import DuplicateDismissal, MergeRecord  # noqa: F401  (DuplicateDismissal: metadata only)
 from crm.profiles.models import Identity, Profile
 from crm.views.models import SavedView
 

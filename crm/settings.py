@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         default=1024 * 1024, ge=1024,
         description="Largest request body (forms, JSON) in bytes; larger ones get 413 before they are read.")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest body for file imports, in bytes.")
+    job_worker: bool = Field(
+        default=True,
+        description="On SQLite, run queued jobs (imports) in a thread of `crm serve`; on PostgreSQL `crm worker` runs them.")
+    job_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle SQLite worker looks for queued jobs.")
+    job_stale_seconds: int = Field(
+        default=60, ge=5, description="A running job whose worker sent no heartbeat for this long is queued again and resumed.")
 
     @field_validator("secret_key")
     @classmethod

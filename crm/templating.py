@@ -17,6 +17,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from crm.audit.actions import label_of, short_label_of
 from crm.i18n import current_locale, gettext, ngettext
+from crm.profiles.identity_urls import display_handle
 from crm.resources import share_dir
 
 
@@ -112,7 +113,7 @@ def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         number=_number, compact=_compact, percent=_percent, percent_precise=_percent_precise, language=_language_name,
-        label=_label, action=label_of, short_action=short_label_of,
+        label=_label, action=label_of, short_action=short_label_of, handle=display_handle,
         **_date_filters(ZoneInfo(time_zone)),
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),

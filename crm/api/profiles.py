@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from crm.api.common import error_responses
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.profiles import service as profiles
 from crm.profiles.models import Identity, IdentityOut, Profile, ProfileIn, ProfileOut, ProfilePatch
 from crm.profiles.search import ListQuery
 from crm.profiles.search import list_profiles as search_profiles
-from crm.schemas import ErrorOut, Page
+from crm.schemas import Page
 
 router = APIRouter(prefix="/profiles", tags=["profiles"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8 JSON)"},
-    401: {"model": ErrorOut, "description": "Not signed in and no valid API token"},
-    403: {"model": ErrorOut, "description": "Your role cannot change data, or the CSRF token is missing"},
-    404: {"model": ErrorOut, "description": "No such profile"},
-    422: {"model": ErrorOut, "description": "Invalid fields; `errors` names each one"},
-}
+ERRORS = error_responses(e404="No such profile")
 
 
 def _profile_out(profile: Profile, identities: list[Identity]) -> ProfileOut:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, LargeBinary, Text
+from sqlalchemy import JSON, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, updated_at_field
@@ -44,3 +44,16 @@ class ImportRejection(SQLModel, table=True):
     line: int
     reason: str = Field(sa_type=Text)
     raw: str = Field(default="", sa_type=Text)
+
+
+class ImportKey(SQLModel, table=True):
+    """A person's id in an import source (a seed key, an X user id, a YouTube channel id...), so that
+    re-importing a file finds the same person instead of creating a second one."""
+
+    __tablename__ = "import_key"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_import_key_source_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=50)
+    external_id: str = Field(max_length=200)
+    profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE", index=True)

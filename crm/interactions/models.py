@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydField
 from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field
 from crm.db import UTCDateTime
+from crm.i18n import gettext
+from crm.schemas import DbId, InputModel, all_optional
 
 
 class RelationshipKind(StrEnum):
@@ -120,3 +125,94 @@ class Interaction(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
     updated_at: datetime | None = optional_datetime_field()
+
+
+# ---- request and response schemas (never table models) ---------------------------------------
+# The HTML forms and the API validate with these same schemas (crm.interactions.log and
+# crm.relationships.service take them).
+
+MAX_COUNT = 10_000_000_000  # reach and engagements are BIGINT columns
+BODY_MAX = 20_000
+OUTREACH_KINDS = frozenset(
+    {InteractionKind.outreach_email, InteractionKind.outreach_dm, InteractionKind.outreach_meeting}
+)
+
+
+class InteractionFields(BaseModel):
+    """An interaction's editable fields and their rules."""
+
+    kind: InteractionKind
+    channel: str = PydField(default="", max_length=30, description="Platform or channel: x, email, discourse, event...")
+    occurred_at: datetime | None = PydField(
+        default=None, description="When it happened, with a time zone; left out: now")
+    title: str = PydField(default="", max_length=300)
+    body: str = PydField(default="", max_length=BODY_MAX)
+    url: str = PydField(default="", max_length=500)
+    reach: int = PydField(default=0, ge=0, le=MAX_COUNT, description="Audience reached")
+    engagements: int = PydField(default=0, ge=0, le=MAX_COUNT, description="Likes, replies, shares...")
+    sentiment: float | None = PydField(default=None, ge=-1, le=1, description="-1 negative .. 1 positive; null: unknown")
+    counterpart_id: DbId | None = PydField(default=None, description="The other person involved, if any")
+
+
+class InteractionIn(InteractionFields, InputModel):
+    """Logging an interaction. Outreach (e-mail, DM, meeting) to someone whose profile says they may not
+    be contacted is refused with 422 and the reason unless `contact_anyway` is true."""
+
+    contact_anyway: bool = PydField(default=False, description="Log outreach even though the person may not be contacted")
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_web(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(gettext("Start the address with http:// or https://."))
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(gettext("Give the time zone too, like 2026-03-31T14:30:00+02:00."))
+        return value
+
+
+_PATCH_DOC = "Partial update: only the fields sent change."
+if TYPE_CHECKING:  # mypy cannot follow a class built at run time; to it, a patch is an InteractionIn
+    InteractionPatch = InteractionIn
+else:
+    InteractionPatch = all_optional(InteractionIn, "InteractionPatch", _PATCH_DOC)
+
+_OUT_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+
+
+class InteractionOut(InteractionFields):
+    model_config = _OUT_CONFIG
+
+    id: int
+    profile_id: int
+    occurred_at: datetime  # type: ignore[assignment]  # always set once stored
+    source: str
+    external_id: str | None
+    created_by_id: int | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class TimelineFilter(InputModel):
+    """Filters of a person's timeline (query parameters of the page and the API)."""
+
+    kind: InteractionKind | None = None
+    channel: str = PydField(default="", max_length=30)
+    since: date | None = PydField(default=None, description="From this day (inclusive)")
+    until: date | None = PydField(default=None, description="To this day (inclusive)")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.kind or self.channel or self.since or self.until)
+
+
+
+class InteractionQuery(TimelineFilter):
+    """Query parameters of the API's list: the timeline filters (days in UTC) and the page."""
+
+    page: int = PydField(default=1, ge=1, le=100_000)
+    per_page: int = PydField(default=50, ge=1, le=200)

@@ -7,13 +7,24 @@ from datetime import date, datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic import Field as PydField
+from pydantic_core import PydanticCustomError
 from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
 from crm.i18n import gettext
+from crm.profiles.identity_urls import NotAProfileLink, fill_identity, is_web_address, parse_profile_link, with_scheme
 from crm.schemas import DbId, InputModel, all_optional
 
 
@@ -161,12 +172,61 @@ class IdentityFields(BaseModel):
     verified: bool = False
 
 
+def _link_is_enough(schema: dict[str, Any]) -> None:
+    """The API document says what the schema accepts: platform and handle may come from the url."""
+    schema["required"] = [name for name in schema.get("required", []) if name not in ("platform", "handle")]
+    if not schema["required"]:
+        del schema["required"]
+    schema["anyOf"] = [{"required": ["url"]}, {"required": ["platform", "handle"]}]
+
+
 class IdentityIn(IdentityFields, InputModel):
+    """An identity. A profile link is enough: with `url` alone, `platform` and `handle` are read from
+    it (x.com, twitter.com, instagram, youtube @handle and /channel/ID, tiktok, linkedin /in/, github,
+    reddit /u/, a Discourse /u/name page, any other site as a blog); with `platform` and `handle`
+    alone, `url` is built where the platform allows. Handles are stored without a leading @."""
+
+    model_config = ConfigDict(json_schema_extra=_link_is_enough)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_link(cls, data: Any) -> Any:
+        """Fill platform and handle from the URL and the URL from the handle (crm.profiles.identity_urls),
+        once, here, so that the API, the form and the importers agree."""
+        return fill_identity(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_sent(cls, data: Any, handler: ModelWrapValidatorHandler[IdentityIn]) -> IdentityIn:
+        """Runs around the filling above (a wrap validator defined later runs first). A URL built from
+        the handle was not sent, so an identity that stays keeps its stored one; and a URL that cannot
+        be read is the one problem reported, not also the platform and handle it did not give."""
+        try:
+            identity = handler(data)
+        except ValidationError as exc:
+            errors: list[Any] = exc.errors()
+            unread = _unread_link(data) if any(e["loc"] == ("handle",) and e["type"] == "missing" for e in errors) else ""
+            if unread:
+                errors.append({"type": PydanticCustomError("profile_link", unread), "loc": ("url",), "input": data["url"]})
+            if any(error["loc"] == ("url",) for error in errors):
+                errors = [e for e in errors if not (e["type"] == "missing" and e["loc"] in (("platform",), ("handle",)))]
+                raise ValidationError.from_exception_data(exc.title, errors) from None
+            if any(e["loc"] == ("platform",) and e["type"] == "missing" for e in errors):
+                # A handle alone cannot say where it lives: say what to do rather than "field required".
+                errors = [e for e in errors if not (e["loc"] == ("platform",) and e["type"] == "missing")]
+                errors.append({"type": PydanticCustomError("platform_needed", gettext(
+                    "Choose the platform, or paste a link to the profile.")), "loc": ("platform",), "input": data})
+                raise ValidationError.from_exception_data(exc.title, errors) from None
+            raise
+        if isinstance(data, dict) and "url" not in data:
+            identity.__pydantic_fields_set__.discard("url")
+        return identity
+
     @field_validator("url")
     @classmethod
     def _url_is_web(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://", "mailto:")):
-            raise ValueError(gettext("Start the address with http:// or https://."))
+        if value and not is_web_address(value):
+            raise ValueError(gettext("This is not a web address: paste a link such as https://x.com/name."))
         return value
 
     @field_validator("handle")
@@ -181,6 +241,22 @@ class IdentityIn(IdentityFields, InputModel):
             raise ValueError(gettext("This handle is too long: in lower case it has more than %(n)d characters.")
                              % {"n": HANDLE_MAX})
         return handle
+
+
+def _unread_link(data: Any) -> str:
+    """Why a URL that is a web address gave no handle: not a profile page, or another platform's."""
+    url = data.get("url") if isinstance(data, dict) else None
+    if not isinstance(url, str) or not is_web_address(with_scheme(url)):
+        return ""
+    platform = data.get("platform") if isinstance(data.get("platform"), str) else ""
+    try:
+        link = parse_profile_link(url)
+    except NotAProfileLink:
+        return gettext("This link is not a profile page: paste the address of the person's profile.")
+    if platform and link.platform != platform:
+        return gettext("This link is for %(found)s, not %(chosen)s: choose %(found)s or type the handle.") % {
+            "found": link.platform, "chosen": platform}
+    return ""
 
 
 class ProfileFields(BaseModel):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import delete, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -52,33 +50,6 @@ def identities_of(profile_id: int, *, session: Session) -> list[Identity]:
 
 def reach_of(identities: list[Identity]) -> int:
     return sum(i.followers for i in identities)
-
-
-@dataclass(frozen=True)
-class SimilarProfile:
-    profile_id: int
-    display_name: str
-    score: float
-
-
-def similar_profiles(name: str, *, session: Session, exclude_id: int | None = None, limit: int = 3,
-                     cutoff: float = 85) -> list[SimilarProfile]:
-    """People whose name looks like `name` (word order and accents aside): a hint against adding
-    the same person twice. Fuzzy names are only ever suggestions, never merged automatically."""
-    wanted = _fold(name)
-    if len(wanted) < 3:
-        return []
-    rows = session.exec(select(Profile.id, Profile.display_name)).all()  # type: ignore[call-overload]
-    names: dict[int, str] = {pid: display for pid, display in rows if pid is not None}
-    choices = {pid: _fold(display) for pid, display in names.items() if pid != exclude_id}
-    matches = process.extract(wanted, choices, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=limit)
-    return [SimilarProfile(pid, names[pid], float(score)) for _, score, pid in matches]
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, so "Maria Jose" finds "María José"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
 
 
 def _check_identities(identities: list[IdentityIn], *, session: Session, profile_id: int | None) -> None:
@@ -138,6 +109,8 @@ def _sync_identities(profile: Profile, wanted: list[IdentityIn], *, session: Ses
         else:
             for name, value in stored_values(item, item.model_fields_set).items():
                 setattr(row, name, value)
+            if not row.url and item.url:  # built from the handle: fills a blank, never replaces a stored link
+                row.url = item.url
             row.updated_at = utcnow()
     session.flush()
 
@@ -155,9 +128,14 @@ def _flush_new_identity(item: IdentityIn, index: int, *, session: Session) -> No
 
 
 def create_profile(data: ProfileIn, *, session: Session, actor: Actor) -> Profile:
+    """A new person. Without an owner in the request (`owner_id` left out, not sent as null), the
+    user who adds them looks after them."""
     _check_identities(data.identities, session=session, profile_id=None)
-    _check_owner(data.owner_id, session=session)
-    profile = Profile(**_profile_values(data, partial=False))
+    values = _profile_values(data, partial=False)
+    if "owner_id" not in data.model_fields_set and actor.user_id is not None:
+        values["owner_id"] = actor.user_id
+    _check_owner(values["owner_id"], session=session)
+    profile = Profile(**values)
     session.add(profile)
     session.flush()
     _sync_identities(profile, data.identities, session=session)

@@ -10,15 +10,17 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, type_coerce, update
 from sqlmodel import Session
 
+from crm.db import UTCDateTime
 from crm.interactions.models import CONTRIBUTION_KINDS, OUR_KINDS, Interaction
 from crm.profiles.models import Identity, Profile
 
 _CONTRIBUTIONS = sorted(k.value for k in CONTRIBUTION_KINDS)
 _OURS = sorted(k.value for k in OUR_KINDS)
 _BATCH = 500
+DERIVED = ("reach", "contribution_count", "last_activity_at", "search_text")
 # Core columns: this runs on plain connections too (migrations, bulk loads).
 _identity = Identity.__table__.c  # type: ignore[attr-defined]
 _interaction = Interaction.__table__.c  # type: ignore[attr-defined]
@@ -63,30 +65,31 @@ def _refresh_batch(conn: Connection, ids: list[int]) -> None:
     handles: dict[int, list[str]] = {}
     for pid, handle in conn.execute(select(i.profile_id, i.handle).where(i.profile_id.in_(ids))):
         handles.setdefault(pid, []).append(handle)
-    contributions: dict[int, Any] = dict(conn.execute(  # type: ignore[arg-type]
-        select(x.profile_id, func.count()).where(x.profile_id.in_(ids), x.kind.in_(_CONTRIBUTIONS)).group_by(x.profile_id)
-    ).all())
-    last: dict[int, Any] = dict(conn.execute(  # type: ignore[arg-type]
-        select(x.profile_id, func.max(x.occurred_at)).where(x.profile_id.in_(ids), x.kind.not_in(_OURS)).group_by(x.profile_id)
-    ).all())
-    rows = []
-    columns = (p.id, p.display_name, p.topics, p.tags, p.location, p.bio)
+    # One pass over the people's interactions, read through the (profile_id, occurred_at) index.
+    counted = case((x.kind.in_(_CONTRIBUTIONS), 1), else_=0)
+    theirs = type_coerce(case((x.kind.not_in(_OURS), x.occurred_at), else_=None), UTCDateTime())
+    activity = {pid: (n, latest) for pid, n, latest in conn.execute(
+        select(x.profile_id, func.sum(counted), func.max(theirs)).where(x.profile_id.in_(ids)).group_by(x.profile_id))}
+    changed = []
+    columns = (p.id, p.display_name, p.topics, p.tags, p.location, p.bio, *(p[name] for name in DERIVED))
     for row in conn.execute(select(*columns).where(p.id.in_(ids))).mappings():
         pid = row["id"]
-        rows.append({
-            "pid": pid,
+        n, latest = activity.get(pid, (0, None))
+        values = {
             "reach": int(reach.get(pid) or 0),
-            "contribution_count": int(contributions.get(pid) or 0),
-            "last_activity_at": last.get(pid),
+            "contribution_count": int(n or 0),
+            "last_activity_at": latest,
             "search_text": search_text_of(dict(row), handles.get(pid, [])),
-        })
-    if rows:
+        }
+        # Only rows that change are written: an unchanged search text would churn the search index.
+        if any(row[name] != value for name, value in values.items()):
+            changed.append({"pid": pid, **values})
+    if changed:
         statement = (
             update(_profile).where(_profile.c.id == bindparam("pid"))
-            .values(reach=bindparam("reach"), contribution_count=bindparam("contribution_count"),
-                    last_activity_at=bindparam("last_activity_at"), search_text=bindparam("search_text"))
+            .values(**{name: bindparam(name) for name in DERIVED})
         )
-        conn.execute(statement.execution_options(synchronize_session=False), rows)
+        conn.execute(statement.execution_options(synchronize_session=False), changed)
 
 
 def refresh_all(conn: Connection) -> None:

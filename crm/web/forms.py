@@ -14,9 +14,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
+from crm.i18n import current_locale
+from crm.profiles.counts import BadCount, parse_count
 from crm.web.common import checkbox, text
 
 M = TypeVar("M", bound=BaseModel)
+
+# Whole-number fields that are counts (of followers, posts...), read as crm.profiles.counts reads them.
+COUNT_FIELDS = frozenset({"followers", "following", "posts"})
 
 
 def forgiving(model: type[M], raw: Mapping[str, str]) -> M:
@@ -89,9 +94,12 @@ def typed_values(model: type[BaseModel], form: FormData, prefix: str = "") -> di
     return typed
 
 
-def as_input(model: type[BaseModel], typed: Mapping[str, Any]) -> dict[str, Any]:
-    """Form values as the schema's input: lists split at commas, thousands separators out of whole
-    numbers ("12,500"), and an empty number or date box taken as the field's default."""
+def as_input(model: type[BaseModel], typed: Mapping[str, Any], problems: dict[str, str] | None = None,
+             prefix: str = "") -> dict[str, Any]:
+    """Form values as the schema's input: lists split at commas, counts read in the reader's locale
+    ("12.500" in Spanish, "12,500" in English, "12,4K" and "1.2M" in both: crm.profiles.counts), and an
+    empty number or date box taken as the field's default. A count that cannot be read stays as typed
+    and its message goes into `problems` under `prefix` + its name (the schema's wording is vaguer)."""
     data: dict[str, Any] = {}
     for name, value in typed.items():
         field = model.model_fields[name]
@@ -100,6 +108,12 @@ def as_input(model: type[BaseModel], typed: Mapping[str, Any]) -> dict[str, Any]
             value = [part for part in value.split(",") if part.strip()]
         elif kind in ("int", "float", "date") and value == "" and not field.is_required():
             value = field.get_default(call_default_factory=True)
+        elif kind == "int" and name in COUNT_FIELDS:
+            try:
+                value = parse_count(value, current_locale.get())
+            except BadCount as exc:
+                if problems is not None:
+                    problems[prefix + name] = str(exc)
         elif kind == "int":
             value = value.replace(",", "").replace("_", "")
         data[name] = value

@@ -5,4 +5,6 @@ from crm.deps import Access
 P, S, W, A = Access.public, Access.signed_in, Access.writer, Access.admin
 
 ACCESS = {
+    ("GET", "/people/identity-fill"): W,
+    ("GET", "/people/identity-links"): W,
 }

@@ -71,7 +71,7 @@ def test_b_add_a_person_with_two_identities(page: Any, live_server: LiveServer) 
     expect(page).to_have_url(re.compile(r"/people/new$"))
     expect(page.get_by_role("heading", name="Add a person")).to_be_visible()
 
-    page.get_by_label("Name").fill("Ana López")
+    page.locator("#f-display_name").fill("Ana López")
     page.get_by_label("Evangelist").check()
     page.get_by_label("Location").fill("Sevilla")
     first = _identity(page, 1)
@@ -160,7 +160,7 @@ def test_d_empty_name_is_reported_in_place(
 
     page.get_by_role("button", name="Add person").click()
 
-    name = page.get_by_label("Name")
+    name = page.locator("#f-display_name")
     expect(name).to_have_attribute("aria-invalid", "true")
     error = page.locator("label[for=f-display_name] .field-error")
     expect(error).to_be_visible()
@@ -245,7 +245,7 @@ def test_g_demoted_while_editing_gets_a_whole_error_page(
     browser_errors.allow_status(403)
     sign_in(page, "manager@example.com")
     page.goto("/people/new")
-    page.get_by_label("Name").fill("Too Late")
+    page.locator("#f-display_name").fill("Too Late")
     with Session(write_bind(live_server.engine)) as session:
         user = session.exec(select(User).where(User.email == "manager@example.com")).one()
         user.role = "viewer"
@@ -314,7 +314,7 @@ def test_j_a_similar_name_is_pointed_out_while_typing(page: Any, live_server: Li
     sign_in(page)
     page.goto("/people/new")
     _set_marker(page)
-    page.get_by_label("Name").press_sequentially("Maria Jose Fernandez", delay=10)
+    page.locator("#f-display_name").press_sequentially("Maria Jose Fernandez", delay=10)
     hint = page.get_by_role("status").filter(has_text="Already in Altavoz?")
     expect(hint).to_be_visible()
     expect(hint.get_by_role("link", name="María José Fernández")).to_be_visible()

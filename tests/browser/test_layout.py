@@ -37,6 +37,12 @@ PAGES = {
     "audit-log": "/settings/audit",
     "campaigns": "/campaigns",
     "recognition": "/recognition",
+    "communities": "/graph",
+    "network": "/people/{id}/network",
+    "imports": "/imports",
+    "duplicates": "/people/duplicates",
+    "merges": "/merges",
+    "saved-views": "/people/views",
     "not-found": "/no-such-page",
 }
 

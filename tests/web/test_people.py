@@ -53,13 +53,13 @@ def test_search_as_fragment_returns_only_the_results_block(manager_client, engin
     response = manager_client.get("/people?q=ana", headers=HX)
     assert response.status_code == 200
     page = soup(response)
-    assert page.select_one("nav") is None and page.select_one("form.filters") is None
+    assert page.select_one("nav") is None and page.select_one("form#people-filters") is None
     assert _names(page) == ["Ana López"]
     assert page.select_one("title").get_text() == "People: “ana” · Altavoz"
     assert "HX-Request" in response.headers["vary"]
     # A boosted navigation gets the whole page.
     full = soup(manager_client.get("/people?q=ana", headers={**HX, "HX-Boosted": "true"}))
-    assert full.select_one("form.filters") is not None
+    assert full.select_one("form#people-filters") is not None
 
 
 def test_sort_by_reach_and_paginate(manager_client, engine):
@@ -115,7 +115,7 @@ def test_create_profile_with_identities(manager_client, engine):
         assert profile.roles == ["evangelist", "moderator"]
         assert profile.may_contact and not profile.may_feature
         handles = sorted((i.platform, i.handle, i.followers) for i in session.exec(select(Identity)))
-        assert handles == [("github", "luciaf", 0), ("x", "@luciaf", 12500)]
+        assert handles == [("github", "luciaf", 0), ("x", "luciaf", 12500)]
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "profile.create")).one()
         assert event.actor_id is not None and event.after["display_name"] == "Lucía Fernández"
     # The flash is shown once.
@@ -233,8 +233,9 @@ def test_profile_page_shows_timeline_and_consent(manager_client, engine):
         session.add(Interaction(profile_id=profile.id, kind="forum_answer", title="How to tune WAL",
                                 occurred_at=utcnow() - timedelta(days=2), reach=1500, sentiment=0.5))
     page = soup(manager_client.get(f"/people/{profile.id}"))
-    item = page.select_one(".timeline-item")
+    item = page.select_one(".timeline-item.kind-forum_answer")
     assert "Forum answer" in item.get_text() and "How to tune WAL" in item.get_text()
+    assert "positive" in item.select_one(".sentiment").get_text()  # not by colour alone
     assert page.title.get_text() == "Timeline Person · Altavoz"
 
 
@@ -248,8 +249,9 @@ def test_profile_page_lists_strongest_connections_both_ways(manager_client, engi
     with session_scope(engine, write=True) as session:
         session.add(Relationship(source_id=ana.id, target_id=bruno.id, kind="follows", strength=0.3))
         session.add(Relationship(source_id=carla.id, target_id=ana.id, kind="collaborates", strength=0.9))
-    items = soup(manager_client.get(f"/people/{ana.id}")).select(".connections li")
-    assert [i.get_text(" ", strip=True) for i in items] == ["Collaborates ← Carla Gil 0.9", "Follows → Bruno Díaz 0.3"]
+    items = soup(manager_client.get(f"/people/{ana.id}")).select("#connections-panel tr.connection")
+    assert [i.get_text(" ", strip=True) for i in items] == [
+        "Carla Gil Collaborates ← ← from them 0.90 –", "Bruno Díaz Follows → → to them 0.30 –"]
     assert items[0].select_one("a")["href"] == f"/people/{carla.id}"
 
 
@@ -289,7 +291,7 @@ def test_timeline_shows_twenty_then_loads_older_with_htmx(manager_client, engine
             session.add(Interaction(profile_id=profile.id, kind="post", title=f"Post {n:02d}",
                                     occurred_at=utcnow() - timedelta(days=n)))
     page = soup(manager_client.get(f"/people/{profile.id}"))
-    titles = [li.get_text(" ", strip=True) for li in page.select("#timeline li")]
+    titles = [li.get_text(" ", strip=True) for li in page.select("#timeline li:not(.audit-event)")]
     assert len(titles) == 20 and "Post 00" in titles[0]
     more = page.select_one("#timeline-more button")
     assert more["hx-get"] == f"/people/{profile.id}/timeline?offset=20"
@@ -304,8 +306,8 @@ def test_timeline_shows_twenty_then_loads_older_with_htmx(manager_client, engine
     last = soup(manager_client.get(oob.select_one("button")["hx-get"], headers=HX))
     assert len(last.select("li")) == 5 and last.select_one("#timeline-more button") is None
 
-    full = manager_client.get(f"/people/{profile.id}/timeline?offset=20")
-    assert full.status_code == 303 and full.headers["location"] == f"/people/{profile.id}#timeline"
+    full = manager_client.get(f"/people/{profile.id}/timeline?offset=20")  # without htmx: a page of its own
+    assert full.status_code == 200 and soup(full).select_one("#timeline-panel #timeline") is not None
     assert manager_client.get("/people/424242/timeline", headers=HX).status_code == 404
 
 

@@ -475,6 +475,12 @@ def clash_errors(client: TestClient, stored: Stored) -> None:
     handles = iter(stored.handles)
     filled = fill(form, lambda el, n: "Someone Else" if el.has_attr("required") else (
         next(handles, "") if str(el["name"]).endswith("handle") else ""), check_all=False)
+    # ...on the same platforms as the stored ones (a handle alone does not say where it lives).
+    identities = client.get(f"/api/v1/profiles/{stored.profile_id}").json()["identities"]
+    stored_platforms = {i["handle"]: i["platform"] for i in identities}
+    for name, values in list(filled.data.items()):
+        if name.endswith("-handle") and values and values[0] in stored_platforms:
+            filled.put(name.removesuffix("handle") + "platform", stored_platforms[values[0]])
     for headers in ({}, HX):
         response = client.post(str(form.get("action") or "/people"), data=filled.data, headers=headers)
         assert response.status_code == 422, response.text[:300]

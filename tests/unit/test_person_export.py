@@ -1,0 +1,177 @@
+"""The per-person export, and the key merge test: export two people, merge them, undo the merge,
+export again and compare. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from crm.audit.models import AuditEvent
+from crm.audit.service import SYSTEM, Actor
+from crm.db import session_scope
+from crm.errors import Conflict
+from crm.exports.person import export_person, person_data
+from crm.interactions.models import Interaction, Relationship
+from crm.merges import service as merges
+from crm.merges.models import MergeRecord
+from crm.profiles.models import Identity, Profile
+from tests.factories import make_profile
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def _interaction(pid: int, kind: str, day: int, counterpart: int | None = None, **extra: Any) -> Interaction:
+    return Interaction(profile_id=pid, kind=kind, occurred_at=T0.replace(day=day), counterpart_id=counterpart,
+                       title=f"{kind} {day}", reach=10 * day, sentiment=0.5, **extra)
+
+
+def _edge(source: int, target: int, kind: str, strength: float = 1.0, day: int = 1) -> Relationship:
+    return Relationship(source_id=source, target_id=target, kind=kind, strength=strength,
+                        first_seen=T0.replace(day=day), last_seen=T0.replace(day=day + 1))
+
+
+def build_pair(engine: Engine) -> tuple[int, int, int]:
+    """Lucía (survivor) and Lucia (to merge), with a third person both know, interactions both ways,
+    relationships both ways, one edge between the two and one that duplicates an edge of Lucía."""
+    lucia = make_profile(engine, "Lucía Gómez Marín", roles=["evangelist"], topics=["kubernetes"], location="Madrid",
+                         bio="Kubernetes en español", language="es",
+                         identities=[{"platform": "x", "handle": "@luciagm", "followers": 1200},
+                                     {"platform": "email", "handle": "lucia@example.com"}])
+    dup = make_profile(engine, "Lucia Gomez", roles=["moderator"], topics=["devops", "kubernetes"], location="Madrid, ES",
+                       tags=["meetup"], identities=[{"platform": "github", "handle": "lgomez", "followers": 300},
+                                                    {"platform": "discourse", "handle": "lucia_g", "followers": 40}])
+    third = make_profile(engine, "Pedro Ruiz", identities=[{"platform": "x", "handle": "pruiz", "followers": 50}])
+    a, b, c = lucia.id or 0, dup.id or 0, third.id or 0
+    with session_scope(engine, write=True) as s:
+        s.add_all([
+            _interaction(a, "post", 2),
+            _interaction(b, "forum_answer", 3, counterpart=c, source="discourse", external_id="p-1"),
+            _interaction(b, "reply", 4, counterpart=a),
+            _interaction(c, "mention", 5, counterpart=b),
+            _interaction(a, "note", 6, counterpart=b),
+            _interaction(b, "note", 7, counterpart=b),
+        ])
+        s.add_all([
+            _edge(a, b, "knows"), _edge(b, a, "replies_to", 2.0),  # between the two: become self-loops
+            _edge(b, c, "replies_to", 3.0, day=3), _edge(c, b, "mentions", day=5),  # move
+            _edge(a, c, "knows", 1.0, day=10), _edge(b, c, "knows", 4.0, day=2),  # a duplicate of a -> c
+        ])
+    from crm.profiles import stats
+    with session_scope(engine, write=True) as s:
+        stats.refresh([a, b, c], session=s)
+    return a, b, c
+
+
+def _exports(engine: Engine, *ids: int) -> list[dict[str, Any]]:
+    with Session(engine) as s:
+        return [json.loads(json.dumps(person_data(pid, session=s))) for pid in ids]
+
+
+def _without_audit(export: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in export.items() if k != "audit_events"}
+
+
+ACTOR = Actor(user_id=None, label="test")
+
+
+def test_export_holds_everything_in_a_stable_order(engine: Engine) -> None:
+    a, b, c = build_pair(engine)
+    first = _exports(engine, b)[0]
+    assert first["profile"]["id"] == b and first["profile"]["display_name"] == "Lucia Gomez"
+    assert [i["handle"] for i in first["identities"]] == ["lgomez", "lucia_g"]
+    assert [i["kind"] for i in first["interactions"]] == ["forum_answer", "reply", "note"]
+    assert [i["kind"] for i in first["interactions_as_counterpart"]] == ["mention", "note", "note"]
+    assert {(r["source_id"], r["target_id"], r["kind"]) for r in first["relationships_outgoing"]} == {
+        (b, a, "replies_to"), (b, c, "replies_to"), (b, c, "knows")}
+    assert {(r["source_id"], r["kind"]) for r in first["relationships_incoming"]} == {(a, "knows"), (c, "mentions")}
+    assert [e["action"] for e in first["audit_events"]] == ["profile.create"]
+    assert _exports(engine, b)[0] == first  # the same twice
+
+
+def test_export_person_is_audited(engine: Engine) -> None:
+    a, _, _ = build_pair(engine)
+    with session_scope(engine, write=True) as s:
+        data = export_person(a, session=s, actor=SYSTEM)
+    assert data["exported_at"] and data["profile"]["id"] == a
+    with Session(engine) as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.object_id == a))]
+    assert actions[-1] == "profile.export"
+
+
+def test_merge_then_undo_restores_both_exports_exactly(engine: Engine) -> None:
+    a, b, c = build_pair(engine)
+    before = _exports(engine, a, b, c)
+
+    with session_scope(engine, write=True) as s:
+        record = merges.merge(merges.MergeIn(survivor_id=a, merged_id=b, choices={"topics": "union", "tags": "merged",
+                                                                                  "location": "survivor"}),
+                              session=s, actor=ACTOR)
+        merge_id = record.id or 0
+
+    with Session(engine) as s:
+        assert s.get(Profile, b) is None
+        survivor = s.get(Profile, a)
+        assert survivor is not None
+        assert survivor.topics == ["kubernetes", "devops"] and survivor.tags == ["meetup"] and survivor.location == "Madrid"
+        assert {i.handle for i in s.exec(select(Identity).where(Identity.profile_id == a))} == {
+            "luciagm", "lucia@example.com", "lgomez", "lucia_g"}
+        assert survivor.reach == 1200 + 300 + 40
+        assert len(list(s.exec(select(Interaction).where(Interaction.profile_id == a)))) == 5
+        edges = {(r.source_id, r.target_id, r.kind): r for r in s.exec(select(Relationship))}
+        assert all(src != dst for src, dst, _ in edges)  # no self-loops
+        assert set(edges) == {(a, c, "replies_to"), (c, a, "mentions"), (a, c, "knows")}
+        absorbed = edges[(a, c, "knows")]
+        assert absorbed.strength == 4.0 and absorbed.first_seen == T0.replace(day=2)
+        assert s.exec(select(AuditEvent.action).where(AuditEvent.object_id == a)).all()[-1] == "merge.create"
+
+    with session_scope(engine, write=True) as s:
+        merges.undo(merge_id, session=s, actor=ACTOR)
+
+    after = _exports(engine, a, b, c)
+    for old, new in zip(before, after, strict=True):
+        assert _without_audit(new) == _without_audit(old)
+        # The audit log is append-only: everything from before is still there, then the merge and its undo.
+        assert new["audit_events"][: len(old["audit_events"])] == old["audit_events"]
+    assert [e["action"] for e in after[0]["audit_events"]][-2:] == ["merge.create", "merge.undo"]
+    with Session(engine) as s:
+        record = s.get(MergeRecord, merge_id)
+        assert record is not None and record.undone_at is not None
+
+
+def test_undo_refuses_when_a_moved_identity_was_deleted(engine: Engine) -> None:
+    a, b, _ = build_pair(engine)
+    with session_scope(engine, write=True) as s:
+        merge_id = merges.merge(merges.MergeIn(survivor_id=a, merged_id=b), session=s, actor=ACTOR).id or 0
+    with session_scope(engine, write=True) as s:
+        s.delete(s.exec(select(Identity).where(Identity.handle == "lgomez")).one())
+    with session_scope(engine, write=True) as s, pytest.raises(Conflict, match="1 identity moved by the merge"):
+        merges.undo(merge_id, session=s, actor=ACTOR)
+    with Session(engine) as s:
+        assert s.get(Profile, b) is None
+
+
+def test_undo_refuses_after_the_survivor_was_edited_and_twice(engine: Engine) -> None:
+    a, b, _ = build_pair(engine)
+    with session_scope(engine, write=True) as s:
+        merge_id = merges.merge(merges.MergeIn(survivor_id=a, merged_id=b), session=s, actor=ACTOR).id or 0
+    with session_scope(engine, write=True) as s:
+        profile = s.get(Profile, a)
+        assert profile is not None
+        profile.bio = "changed"
+        s.add(profile)
+    with session_scope(engine, write=True) as s, pytest.raises(Conflict, match="bio"):
+        merges.undo(merge_id, session=s, actor=ACTOR)
+    with session_scope(engine, write=True) as s:
+        profile = s.get(Profile, a)
+        assert profile is not None
+        profile.bio = "Kubernetes en español"
+        s.add(profile)
+    with session_scope(engine, write=True) as s:
+        merges.undo(merge_id, session=s, actor=ACTOR)
+    with session_scope(engine, write=True) as s, pytest.raises(Conflict, match="already undone"):
+        merges.undo(merge_id, session=s, actor=ACTOR)

@@ -8,20 +8,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field as PydField
 
+from crm.api.common import error_responses
 from crm.deps import DB, CurrentUser
+from crm.downloads import audited_export
 from crm.exports import lists as exports
 from crm.profiles.search import ListQuery
-from crm.schemas import DbId, ErrorOut
+from crm.schemas import DbId
 from crm.views import service as views
-from crm.web.views import audited_export
 
 router = APIRouter(tags=["exports"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Not signed in and no valid API token"},
-    404: {"model": ErrorOut, "description": "No such view, or someone else's private view"},
-    422: {"model": ErrorOut, "description": "Invalid parameters; `errors` names each one"},
-}
+ERRORS = error_responses(e404="No such view, or someone else's private view", e422="Invalid parameters; `errors` names each one")
 CONTENT: dict[int | str, dict[str, Any]] = {
     200: {"description": "Every matching person: CSV (header: id and the columns) or a JSON array",
           "content": {"text/csv": {}, "application/json": {}}},

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from crm.api.common import error_responses
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
-from crm.schemas import ErrorOut
 from crm.views import bulk
 from crm.views import service as views
 from crm.views.models import SavedView, SavedViewIn, SavedViewOut, SavedViewPatch
 
 router = APIRouter(tags=["views"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8 JSON)"},
-    401: {"model": ErrorOut, "description": "Not signed in and no valid API token"},
-    403: {"model": ErrorOut, "description": "Not the view's owner (nor an admin), or the CSRF token is missing"},
-    404: {"model": ErrorOut, "description": "No such view, or someone else's private view"},
-    409: {"model": ErrorOut, "description": "A concurrent save took the name"},
-    422: {"model": ErrorOut, "description": "Invalid fields; `errors` names each one"},
-}
+ERRORS = error_responses(e403="Not the view's owner (nor an admin), or the CSRF token is missing",
+                         e404="No such view, or someone else's private view", e409="A concurrent save took the name")
 
 
 def _out(view: SavedView) -> SavedViewOut:

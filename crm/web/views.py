@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from crm.accounts.models import User
-from crm.db import session_scope
-from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for, get_engine
+from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
+from crm.downloads import audited_export
 from crm.errors import InvalidInput
 from crm.exports import lists as exports
 from crm.i18n import gettext, ngettext
@@ -230,24 +230,6 @@ def _export_format(value: str | None) -> exports.ExportFormat:
 def _ids(values: list[str]) -> list[int] | None:
     ids = [int(v) for raw in values for v in raw.split(",") if v.strip().isdigit() and 0 < int(v) < 2**31]
     return ids or None
-
-
-def audited_export(request: Request, user: User, fmt: exports.ExportFormat, params: ListQuery, columns: list[str], *,
-                   ids: list[int] | None = None, view_id: int | None = None, stem: str = "people") -> StreamingResponse:
-    """Record the export, then send it. The audit event is written in its own short write transaction
-    (an export is mostly a GET, whose session must not turn into a writer halfway on SQLite), and the
-    rows are read in their own session while they are sent, after the request's session is done."""
-    engine = get_engine(request)
-    with session_scope(engine, write=True) as writer:
-        exports.begin(params, fmt, columns, session=writer, actor=actor_for(request, user), ids=ids, view_id=view_id)
-
-    def body() -> Iterator[str]:
-        with Session(engine) as session:
-            yield from exports.chunks(fmt, exports.people(params, session=session, ids=ids), columns)
-
-    disposition = f'attachment; filename="{exports.filename(fmt, stem)}"'
-    return StreamingResponse(body(), media_type=exports.MEDIA_TYPES[fmt],
-                             headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
 def _export(request: Request, user: User, fmt_value: str | None, params: ListQuery, requested: list[str],

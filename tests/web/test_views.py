@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from crm.audit.models import AuditEvent
 from crm.views.models import SavedView
-from tests.factories import make_profile, make_user, sign_in, soup
+from tests.factories import csrf_token, make_profile, make_user, sign_in, soup
 
 HX = {"HX-Request": "true"}
 
@@ -308,3 +308,15 @@ def test_list_urls_round_trip():
     # Unknown parameters and bad values are left out, as the list page does; a view keeps known columns only.
     params, columns = view_from_string("role=astronaut&status=active&csrf_token=x&page=2&cols=reach&cols=shoe")
     assert params == ListQuery(status="active") and columns == ["reach"]
+
+
+def test_views_page_shows_views_with_numbers_and_yes_no_filters(manager_client):
+    """A view holding numbers and booleans (reach, days, consent) is listed, not a 500."""
+    token = csrf_token(manager_client, "/people")
+    query = "role=moderator&language=es&reach_min=1001&activity=did_not&kind=post&days=60&may_contact=false"
+    saved = manager_client.post("/people/views", data={"csrf_token": token, "name": "Quiet", "list_query": query})
+    assert saved.status_code == 303
+    page = manager_client.get("/people/views")
+    assert page.status_code == 200
+    chips = [c.get_text(" ", strip=True) for c in soup(page).select(".chip")]
+    assert "reach_min: 1001" in chips and "days: 60" in chips and "may_contact: False" in chips

@@ -92,6 +92,16 @@ def claim(engine: Engine, job_id: int | None = None, *, stale_seconds: int = 60)
         return int(row.id)
 
 
+def has_work(engine: Engine, *, stale_seconds: int = 60) -> bool:
+    """A read, without the write lock: is any job queued, or running with no recent heartbeat? The
+    worker polls with this, so an idle one never takes SQLite's write lock."""
+    stale = utcnow() - timedelta(seconds=stale_seconds)
+    waiting = (J.c.status == JobStatus.queued.value) | (
+        (J.c.status == JobStatus.running.value) & ((J.c.heartbeat_at < stale) | J.c.heartbeat_at.is_(None)))
+    with engine.connect() as conn:
+        return conn.execute(select(J.c.id).where(waiting).limit(1)).first() is not None
+
+
 def recover_stale(engine: Engine, *, stale_seconds: int = 60) -> list[int]:
     """Queue again the running jobs whose worker stopped beating (killed, machine lost)."""
     stale = utcnow() - timedelta(seconds=stale_seconds)

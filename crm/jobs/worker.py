@@ -31,6 +31,9 @@ class InProcessWorker:
     def run(self) -> None:
         while not self._stop.is_set():
             try:
+                if not service.has_work(self.engine, stale_seconds=self.stale_seconds):
+                    self._stop.wait(self.poll_seconds)
+                    continue
                 service.recover_stale(self.engine, stale_seconds=self.stale_seconds)
                 job_id = service.claim(self.engine, stale_seconds=self.stale_seconds)
                 if job_id is not None:

@@ -102,6 +102,7 @@ class Profile(SQLModel, table=True):
     contribution_count: int = Field(default=0, index=True)
     last_activity_at: datetime | None = optional_datetime_field(index=True)
     search_text: str = Field(default="", sa_type=Text)  # folded names, handles, bio, topics, tags, location
+    sort_name: str = Field(default="", max_length=200, index=True)  # folded: "Álvaro" sorts with "Alvaro", not after "Zoe"
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
@@ -329,7 +330,7 @@ def _stored(value: Any) -> Any:
 
 
 # Server-owned columns computed from identities and interactions (never from a request).
-DERIVED_FIELDS = frozenset({"reach", "contribution_count", "last_activity_at", "search_text"})
+DERIVED_FIELDS = frozenset({"reach", "contribution_count", "last_activity_at", "search_text", "sort_name"})
 
 
 def profile_snapshot(profile: Profile, identities: list[Identity]) -> dict[str, Any]:

@@ -353,7 +353,7 @@ def _apply_filters(query: Select[Any], params: ListQuery) -> Select[Any]:
 def _order_by(params: ListQuery) -> list[Any]:
     p = Profile
     column: Any = {
-        SortKey.name: func.lower(p.display_name),
+        SortKey.name: col(p.sort_name),
         SortKey.reach: col(p.reach),
         SortKey.contributions: col(p.contribution_count),
         SortKey.last_activity: col(p.last_activity_at),

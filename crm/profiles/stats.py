@@ -20,7 +20,7 @@ from crm.profiles.models import Identity, Profile
 _CONTRIBUTIONS = sorted(k.value for k in CONTRIBUTION_KINDS)
 _OURS = sorted(k.value for k in OUR_KINDS)
 _BATCH = 500
-DERIVED = ("reach", "contribution_count", "last_activity_at", "search_text")
+DERIVED = ("reach", "contribution_count", "last_activity_at", "search_text", "sort_name")
 # Core columns: this runs on plain connections too (migrations, bulk loads).
 _identity = Identity.__table__.c  # type: ignore[attr-defined]
 _interaction = Interaction.__table__.c  # type: ignore[attr-defined]
@@ -31,6 +31,11 @@ def fold(text: str) -> str:
     """Lower case without accents, so "Lucia Gomez" finds "Lucía Gómez" (search and duplicates)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def sort_name_of(display_name: str) -> str:
+    """What the list sorts names by: folded, so accents and case do not decide the order."""
+    return " ".join(fold(display_name).split())[:200]
 
 
 def search_text_of(profile: dict[str, Any], handles: Iterable[str]) -> str:
@@ -51,13 +56,16 @@ def refresh(profile_ids: Iterable[int], *, session: Session) -> None:
     refresh_on_connection(session.connection(), profile_ids)
 
 
-def refresh_on_connection(conn: Connection, profile_ids: Iterable[int]) -> None:
+def refresh_on_connection(conn: Connection, profile_ids: Iterable[int], *, columns: Iterable[str] = DERIVED) -> None:
+    """`columns`: which derived columns to compute. A migration names those that exist at its revision,
+    so that a later migration adding a derived column does not break it."""
     ids = sorted({int(pid) for pid in profile_ids if pid})
+    wanted = tuple(name for name in DERIVED if name in set(columns))
     for start in range(0, len(ids), _BATCH):
-        _refresh_batch(conn, ids[start : start + _BATCH])
+        _refresh_batch(conn, ids[start : start + _BATCH], wanted)
 
 
-def _refresh_batch(conn: Connection, ids: list[int]) -> None:
+def _refresh_batch(conn: Connection, ids: list[int], wanted: tuple[str, ...]) -> None:
     i, x, p = _identity, _interaction, _profile.c
     reach: dict[int, Any] = dict(conn.execute(  # type: ignore[arg-type]
         select(i.profile_id, func.sum(i.followers)).where(i.profile_id.in_(ids)).group_by(i.profile_id)
@@ -71,28 +79,30 @@ def _refresh_batch(conn: Connection, ids: list[int]) -> None:
     activity = {pid: (n, latest) for pid, n, latest in conn.execute(
         select(x.profile_id, func.sum(counted), func.max(theirs)).where(x.profile_id.in_(ids)).group_by(x.profile_id))}
     changed = []
-    columns = (p.id, p.display_name, p.topics, p.tags, p.location, p.bio, *(p[name] for name in DERIVED))
+    columns = (p.id, p.display_name, p.topics, p.tags, p.location, p.bio, *(p[name] for name in wanted))
     for row in conn.execute(select(*columns).where(p.id.in_(ids))).mappings():
         pid = row["id"]
         n, latest = activity.get(pid, (0, None))
-        values = {
+        every = {
             "reach": int(reach.get(pid) or 0),
             "contribution_count": int(n or 0),
             "last_activity_at": latest,
             "search_text": search_text_of(dict(row), handles.get(pid, [])),
+            "sort_name": sort_name_of(row["display_name"]),
         }
+        values = {name: every[name] for name in wanted}
         # Only rows that change are written: an unchanged search text would churn the search index.
         if any(row[name] != value for name, value in values.items()):
             changed.append({"pid": pid, **values})
     if changed:
         statement = (
             update(_profile).where(_profile.c.id == bindparam("pid"))
-            .values(**{name: bindparam(name) for name in DERIVED})
+            .values(**{name: bindparam(name) for name in wanted})
         )
         conn.execute(statement.execution_options(synchronize_session=False), changed)
 
 
-def refresh_all(conn: Connection) -> None:
+def refresh_all(conn: Connection, *, columns: Iterable[str] = DERIVED) -> None:
     """Every profile: after a migration or a bulk load that bypassed the services."""
     ids = [pid for (pid,) in conn.execute(select(_profile.c.id))]
-    refresh_on_connection(conn, ids)
+    refresh_on_connection(conn, ids, columns=columns)

@@ -57,7 +57,8 @@ def _choices(form: Any) -> dict[str, str]:
 def _merge_context(db: Any, profile_id: int, other: int | None, errors: dict[str, str],
                    choices: dict[str, str]) -> dict[str, Any]:
     context: dict[str, Any] = {"profile_id": profile_id, "other": other, "errors": errors, "choices": choices,
-                               "preview": None, "similar": []}
+                               "preview": None, "similar": [],
+                               "owner_names": {u.id: u.name for u in profiles.owners(session=db)}}
     if other is None:
         survivor = profiles.get_profile(profile_id, session=db)
         context["survivor"] = survivor

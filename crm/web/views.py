@@ -251,8 +251,10 @@ def export_selection(request: Request, user: CurrentUser, form: Form) -> Respons
     ids: list[int] | None = None
     if form.get("scope") != "all":
         ids = _ids([v for v in form.getlist("ids") if isinstance(v, str)])
-        if not ids:
-            raise InvalidInput(gettext("Tick at least one person first."), field_errors={"ids": gettext("Nobody is selected.")})
+        if not ids:  # back to the same list, filters kept, with the reason
+            query = text(form, "list_query")
+            return redirect(request, "/people" + (f"?{query}" if query else ""), flash=gettext(
+                "Tick at least one person first, or choose “All matching”."), kind="error")
     return _export(request, user, text(form, "format"), params, requested, ids)
 
 

@@ -1,4 +1,12 @@
 // Small progressive enhancements; everything works without them.
+
+// htmx 4 "settles" an innerHTML/outerHTML swap: for every new element whose id matches an old one it
+// copies the old element's class, style, width and height with setAttribute, and puts the new ones
+// back a moment later (for CSS transitions, which we do not use). Under our CSP (style-src 'self')
+// copying a style attribute is an inline style and is blocked and reported: it happens whenever an
+// element carries one, e.g. a textarea the person resized before a 422 re-rendered its form. No
+// settle delay, no copying. (htmx.min.js is loaded, deferred, before this file.)
+if (window.htmx) window.htmx.config.defaultSettleDelay = 0;
 document.addEventListener("DOMContentLoaded", () => {
   // Put the keyboard on the first field with an error, or the error summary.
   const invalid = document.querySelector("[aria-invalid='true']");

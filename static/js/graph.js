@@ -86,7 +86,7 @@
       });
     });
     const cy = cytoscape({
-      container, elements, style: baseStyle(), wheelSensitivity: 0.3, minZoom: 0.2, maxZoom: 3,
+      container, elements, style: baseStyle(), minZoom: 0.2, maxZoom: 3,
       layout: { name: "concentric", concentric: (node) => 3 - node.data("hop"), levelWidth: () => 1,
                 minNodeSpacing: 18, animate: false, padding: 20 },
     });
@@ -147,7 +147,7 @@
     style.push({ selector: "edge", style: { opacity: 0.35, "curve-style": "haystack" } });
     const cy = cytoscape({
       container, elements, style, layout: { name: "preset", fit: true, padding: 20 },
-      wheelSensitivity: 0.3, minZoom: 0.05, maxZoom: 4, hideEdgesOnViewport: true, textureOnViewport: true,
+      minZoom: 0.05, maxZoom: 4, hideEdgesOnViewport: true, textureOnViewport: true,
     });
     openOnTap(cy);
     if (data.focus !== null && data.focus !== undefined) {

@@ -44,8 +44,13 @@
     }
   });
 
+  // htmx 4 fires the swap events on the element that made the request (the search box), not on the
+  // results panel it swapped: open the panel when either is involved and the panel has results.
   document.addEventListener("htmx:after:swap", (event) => {
-    if (event.target === panel() || panel()?.contains(event.target)) setOpen(true);
+    const results = panel();
+    if (!results) return;
+    const involved = event.target === box() || event.target === results || results.contains(event.target);
+    if (involved) setOpen(results.children.length > 0 || results.textContent.trim() !== "");
   });
 
   // A click or focus elsewhere closes the dropdown.

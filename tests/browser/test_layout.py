@@ -21,10 +21,10 @@ pytestmark = pytest.mark.browser
 
 ADMIN_EMAIL = "admin@example.com"
 LOCALES = {"en": "en-GB", "es": "es-ES"}
-# The navigation, in the order it is shown: five links, then the sign-out button.
+# The navigation, in the order it is shown: six links, then the sign-out button.
 NAV = {
-    "en": ["Dashboard", "People", "Campaigns", "Recognition", "Settings", "Sign out"],
-    "es": ["Panel", "Personas", "Campañas", "Reconocimiento", "Ajustes", "Cerrar sesión"],
+    "en": ["Dashboard", "People", "Communities", "Campaigns", "Recognition", "Settings", "Sign out"],
+    "es": ["Panel", "Personas", "Comunidades", "Campañas", "Reconocimiento", "Ajustes", "Cerrar sesión"],
 }
 PAGES = {
     "dashboard": "/",
@@ -129,10 +129,10 @@ def test_every_page_fits_a_phone_and_the_menu_reaches_everything(
 
     # And for real: one link, then signing out.
     menu.click()
-    _nav_items(page, lang)[3].click()
+    _nav_items(page, lang)[4].click()  # Recognition
     expect(page).to_have_url(re.compile(r"/recognition$"))
     menu.click()
-    _nav_items(page, lang)[5].click()
+    _nav_items(page, lang)[-1].click()
     expect(page).to_have_url(re.compile(r"/login"))
 
 
@@ -160,7 +160,7 @@ def test_the_navigation_fits_on_one_line_from_1024_px(new_page: Callable[..., An
     page.goto("/settings")
     screenshot(page, "desktop-es-1024px-settings")
     _assert_fits(page, "/settings")
-    tops = [item.bounding_box()["y"] for item in _nav_items(page, "es")[:5]]
+    tops = [item.bounding_box()["y"] for item in _nav_items(page, "es")[:-1]]
     assert max(tops) - min(tops) < 5, f"the links wrap: their tops are at {tops}"
     header = page.locator("header.topbar").bounding_box()
     assert header["height"] < 100, header
@@ -250,15 +250,20 @@ def test_errors_in_identity_rows_are_fully_visible(
     page.goto("/people/new")
     page.locator("#f-display_name").fill("Ana López")
     row = page.get_by_role("group", name="Identity 1", exact=True)
-    row.locator("input[name$=-url]").fill("www.example.com/ana")  # no handle, no scheme
+    # The row starts with a link that fills in the platform and handle (a link without a scheme is read
+    # too), so the errors come from the other way in: a handle with the platform left on "From the link"
+    # and no link, a handle of nothing but @, and a count that is not a number. One error under the
+    # platform select, one under the handle, one under the followers.
+    row.locator("input[name$=-handle]").fill("@")
     row.locator("input[name$=-followers]").fill("lots")
     page.locator("#profile-form button[type=submit]").click()
 
     errors = page.get_by_role("group", name="Identity 1", exact=True).locator(".field-error")
     expect(errors).to_have_count(3)
+    expect(errors.first).to_contain_text("Choose the platform")
     for error in errors.all():
         error.scroll_into_view_if_needed()
         assert error.evaluate(UNCOVERED), f"the error {error.inner_text()!r} is covered or cut off"
-        field = error.locator("xpath=preceding-sibling::input")
+        field = error.locator("xpath=preceding-sibling::*[self::input or self::select]")
         assert error.bounding_box()["y"] >= field.bounding_box()["y"] + field.bounding_box()["height"] - 1
     screenshot(page, f"{device}-identity-errors", page.locator("#identities"))

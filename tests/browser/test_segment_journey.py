@@ -98,3 +98,27 @@ def test_quiet_spanish_moderators_saved_exported_noted_and_their_network(new_pag
     expect(canvas).to_have_attribute("data-state", "ready")
     assert canvas.evaluate("el => el.cy.nodes().length") >= 1
     screenshot(page, "journey-ego-network")
+
+
+def test_global_search_opens_from_any_page_and_finds_people(new_page: Any, live_server: LiveServer) -> None:
+    from tests.factories import make_profile
+
+    lucia = make_profile(live_server.engine, "Lucía Gómez Marín", location="Madrid, España")
+    make_profile(live_server.engine, "Bruno Díaz", location="Sevilla")
+    page = new_page()
+    sign_in(page)
+    page.goto("/settings")
+    page.keyboard.press("/")
+    box = page.locator("#global-q")
+    expect(box).to_be_focused()
+    box.press_sequentially("lucia gomez", delay=20)
+    results = page.locator("#global-search-results")
+    expect(results).to_be_visible()
+    expect(results.locator("a.search-match")).to_have_count(1)
+    expect(box).to_have_attribute("aria-expanded", "true")
+    screenshot(page, "global-search-dropdown")
+    box.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/people/{lucia.id}")
+    page.keyboard.press("Control+k")
+    expect(page.locator("#global-q")).to_be_focused()

@@ -47,10 +47,10 @@ def test_routes_run_no_queries():
 
 
 def test_request_schemas_forbid_unknown_fields_and_are_not_tables():
+    import importlib
+
     from pydantic import BaseModel
     from sqlmodel import SQLModel
-
-    import importlib
 
     from crm.schemas import InputModel
 

@@ -17,7 +17,7 @@ from crm.interactions.models import Interaction
 from crm.profiles import service as profiles
 from crm.profiles import stats
 from crm.profiles.models import ProfilePatch
-from crm.profiles.search import ListQuery, list_profiles, matching_ids, quick_matches, search_terms
+from crm.profiles.search import ListQuery, SortKey, SortOrder, list_profiles, matching_ids, quick_matches, search_terms
 from tests.factories import make_profile, make_user
 
 
@@ -236,3 +236,15 @@ def test_a_saved_view_round_trips_through_model_dump(engine):
     with pytest.raises(ValidationError):
         ListQuery(cols="name,secret")
 
+
+
+def test_names_sort_with_accents_where_a_reader_expects_them(engine):
+    """"Álvaro" sorts with the A's and "Óscar" with the O's, not after "Zoe"; case does not matter."""
+    for name in ("Zoe Nguyen", "Óscar Cruz", "álvaro Nieto", "Alberto Ruiz", "Íñigo Gómez", "ines Calvo", "Bruno Díaz"):
+        make_profile(engine, name)
+    with Session(engine) as session:
+        ascending = [r.profile.display_name for r in list_profiles(ListQuery(sort=SortKey.name), session=session).rows]
+        descending = [r.profile.display_name for r in
+                      list_profiles(ListQuery(sort=SortKey.name, order=SortOrder.desc), session=session).rows]
+    assert ascending == ["Alberto Ruiz", "álvaro Nieto", "Bruno Díaz", "ines Calvo", "Íñigo Gómez", "Óscar Cruz", "Zoe Nguyen"]
+    assert descending == ascending[::-1]

@@ -131,7 +131,7 @@ def upgrade() -> None:
     # The derived columns of the people already stored.
     from crm.profiles.stats import refresh_all
 
-    refresh_all(op.get_bind())
+    refresh_all(op.get_bind(), columns=("reach", "contribution_count", "last_activity_at", "search_text"))
 
     # ### end Alembic commands ###
 

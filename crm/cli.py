@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import OperationalError
 
 from crm.settings import Settings
 
@@ -333,7 +334,13 @@ def worker(
     console.print("Worker (SQLite job table) waiting for jobs. Ctrl+C stops it.")
     try:
         while True:
-            ran = jobs.run_pending(engine, stale_seconds=settings.job_stale_seconds)
+            try:
+                ran = jobs.run_pending(engine, stale_seconds=settings.job_stale_seconds)
+            except OperationalError as exc:  # e.g. SQLite locked by a long all-or-nothing import elsewhere
+                if once:
+                    raise
+                console.print(f"[yellow]The database is busy ({exc.orig}); trying again shortly.[/yellow]")
+                ran = 0
             if once:
                 console.print(f"Ran {ran} job(s).")
                 return

@@ -16,7 +16,7 @@ from crm.accounts import service as accounts
 from crm.accounts.models import User
 from crm.audit.service import Actor
 from crm.db import session_scope, write_bind
-from crm.errors import AuthenticationFailed, InvalidInput, PermissionDenied
+from crm.errors import AuthenticationFailed, InvalidInput, LengthRequired, PermissionDenied, TooLarge
 from crm.i18n import gettext
 from crm.middleware import SESSION_COOKIE
 from crm.schemas import MAX_ID
@@ -198,6 +198,9 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+MULTIPART_OVERHEAD = 64 * 1024  # the form's other fields and boundaries around an upload
+
+
 async def write_guard(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
     """Applied to every route, before the route's own access check: a mutating request to a route
     that is not public must come from someone signed in (401 before any CSRF talk), must be
@@ -210,8 +213,22 @@ async def write_guard(request: Request, user: Annotated[User | None, Depends(opt
     route = request.scope.get("route")
     if user is None and getattr(route, "access", Access.signed_in) != Access.public:
         raise LoginRequired()
+    access = getattr(route, "access", Access.signed_in)
+    if user is not None and ((access == Access.writer and not user.can_write) or (access == Access.admin and not user.is_admin)):
+        # Refused before the body is read: a role that may not upload must not make the server store one.
+        raise PermissionDenied(gettext("Your role can read but not change anything.") if access == Access.writer
+                               else gettext("Only administrators can do that."))
     form = None
-    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        # Uploads declare their size, and are refused above the upload limit before any of it is read
+        # (a chunked body would be spooled to disk up to the route's limit first).
+        declared = request.headers.get("content-length", "")
+        if not declared.isdigit():
+            raise LengthRequired(gettext("Send the file with its length (Content-Length)."))
+        if int(declared) > get_settings(request).max_upload_bytes + MULTIPART_OVERHEAD:
+            raise TooLarge(gettext("The file is larger than the import limit."))
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = await request.form()
         if any(isinstance(value, str) and "\x00" in value for value in form.values()):
             raise InvalidInput(gettext("Text must not contain NUL characters."))

@@ -34,3 +34,11 @@ class RateLimited(DomainError):
 
 class AuthenticationFailed(DomainError):
     status_code = 401
+
+
+class TooLarge(DomainError):
+    status_code = 413
+
+
+class LengthRequired(DomainError):
+    status_code = 411

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from crm.api.common import error_responses
 from crm.audit import service as audit
@@ -97,7 +98,8 @@ async def start_import(
                       mapping=options.mapping, mode=options.mode, all_or_nothing=options.all_or_nothing)
     saved = imports.save_upload(file.filename or "upload", content, session=db, created_by_id=user.id)
     if not spec.mapping and fmt not in CONVERTERS:
-        columns = imports.columns_of(saved, spec.entity, spec.source, session=db)
+        # Parsing is CPU work: off the event loop, so a big file does not stall every other request.
+        columns = await run_in_threadpool(imports.columns_of, saved, spec.entity, spec.source, session=db)
         spec.mapping = columns.suggested
     job = imports.start_import(saved, spec, session=db, created_by_id=user.id)
     audit.record(session=db, actor=actor_for(request, user), action=AuditAction.import_start, object_type="job",

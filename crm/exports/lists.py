@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -205,5 +206,7 @@ def chunks(fmt: ExportFormat, rows: Iterable[Person], columns: list[str]) -> Ite
 
 
 def filename(fmt: ExportFormat, stem: str = "people") -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in stem)[:60].strip("-") or "people"
+    # ASCII only: the name goes into a header ("Ωmega" or "名前" would not encode); accents are folded first.
+    folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in folded)[:60].strip("-") or "people"
     return f"{safe}.{fmt.value}"

@@ -16,12 +16,15 @@ from crm.audit.actions import AuditAction
 from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
 from crm.db import utcnow
+from crm.imports.models import ImportKey
 from crm.interactions.models import Interaction, Relationship
 from crm.profiles.models import Identity
 from crm.profiles.service import get_profile
 
 EXPORT_FORMAT = 1
 
+
+_STAFF_ONLY = frozenset({"ip", "user_agent"})
 
 def row_dict(row: SQLModel) -> dict[str, Any]:
     """Every column of a row, JSON-ready (datetimes and dates as ISO 8601)."""
@@ -45,6 +48,7 @@ def person_data(profile_id: int, *, session: Session) -> dict[str, Any]:
     )
     outgoing = session.exec(select(Relationship).where(Relationship.source_id == profile_id).order_by(col(Relationship.id)))
     incoming = session.exec(select(Relationship).where(Relationship.target_id == profile_id).order_by(col(Relationship.id)))
+    import_keys = session.exec(select(ImportKey).where(ImportKey.profile_id == profile_id).order_by(col(ImportKey.id)))
     events = session.exec(
         select(AuditEvent)
         .where(AuditEvent.object_type == "profile", AuditEvent.object_id == profile_id)
@@ -58,7 +62,9 @@ def person_data(profile_id: int, *, session: Session) -> dict[str, Any]:
         "interactions_as_counterpart": [row_dict(i) for i in counterpart],
         "relationships_outgoing": [row_dict(r) for r in outgoing],
         "relationships_incoming": [row_dict(r) for r in incoming],
-        "audit_events": [row_dict(e) for e in events],
+        "import_keys": [row_dict(k) for k in import_keys],
+        # What was done to the person, by whom, when; not where from (staff addresses are for admins).
+        "audit_events": [{k: v for k, v in row_dict(e).items() if k not in _STAFF_ONLY} for e in events],
     }
 
 

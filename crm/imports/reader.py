@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +89,7 @@ def parse_csv(text: str, delimiter: str | None = None) -> ParsedFile:
         raise FileProblem(gettext("The file is empty; it needs a header row naming the columns."))
     headers = [h.strip() for h in header]
     if len(set(headers)) != len(headers):
-        dupes = sorted({h for h in headers if headers.count(h) > 1})
+        dupes = sorted(h for h, n in Counter(headers).items() if n > 1)  # linear: a header may have 100,000 columns
         raise FileProblem(gettext("The header names a column twice: %(names)s.") % {"names": ", ".join(dupes)})
     records: list[Record] = []
     width = len(headers)
@@ -130,7 +131,7 @@ def parse_jsonl(text: str) -> ParsedFile:
             value, end = scan(stripped, 0)
             if end != len(stripped):
                 raise ValueError
-        except (StopIteration, ValueError):
+        except (StopIteration, ValueError, RecursionError):
             value = None  # read it again the slow way, for its precise error
         if type(value) is not dict:
             try:
@@ -142,13 +143,27 @@ def parse_jsonl(text: str) -> ParsedFile:
             except ValueError:
                 problems.append((number, gettext("A number in this line is far too long."), line[:1000]))
                 continue
+            except RecursionError:
+                problems.append((number, gettext("This line is nested too deeply."), line[:1000]))
+                continue
             if not isinstance(value, dict):
                 problems.append((number, gettext("Each line must be a JSON object."), line[:1000]))
                 continue
+        if "\\ud" in stripped.lower() and not _encodable(value):  # a \uD800 escape alone: no UTF-8 text can hold it
+            problems.append((number, gettext("This line has a broken character (an unpaired \\u escape)."), line[:1000]))
+            continue
         if len(headers) < 200 and not value.keys() <= headers.keys():
             headers.update(dict.fromkeys(value))
         records.append((number, value))
     return ParsedFile("", "", list(headers), records, problems)
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_json_document(text: str) -> Any:
@@ -156,6 +171,8 @@ def parse_json_document(text: str) -> Any:
         return json.loads(text)
     except (json.JSONDecodeError, ValueError) as exc:
         raise FileProblem(gettext("Not a valid JSON document (%(error)s).") % {"error": exc}) from None
+    except RecursionError:
+        raise FileProblem(gettext("This JSON document is nested too deeply.")) from None
 
 
 def looks_like_jsonl(text: str) -> bool:

@@ -150,6 +150,8 @@ def parse_when(value: Any, name: str, tz: ZoneInfo | None = None) -> datetime | 
             parsed = _parse_other(text, name)
     else:
         raise RowError(gettext("%(field)s: %(value)s is not a date.") % {"field": name, "value": str(value)[:40]})
+    if not 1900 <= parsed.year <= 2200:
+        raise RowError(gettext("%(field)s: give a date between the years 1900 and 2200.") % {"field": name})
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz or UTC)
     return parsed.astimezone(UTC)

@@ -16,7 +16,7 @@ from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
-from crm.db import utcnow
+from crm.db import serialize_writes, utcnow
 from crm.errors import InvalidInput, NotFound, PermissionDenied
 from crm.i18n import gettext
 from crm.interactions.models import (
@@ -96,6 +96,10 @@ def _after_write(session: Session, *profile_ids: int | None) -> None:
     refresh_derived_edges(session.connection(), ids)
 
 
+# A patch's explicit null may only clear the fields whose column may be empty.
+_CLEARABLE = frozenset({"sentiment", "counterpart_id"})
+
+
 def _values(data: InteractionIn | InteractionPatch, *, partial: bool) -> dict[str, Any]:
     sent = data.model_fields_set if partial else set(_FIELDS)
     values = {}
@@ -103,6 +107,9 @@ def _values(data: InteractionIn | InteractionPatch, *, partial: bool) -> dict[st
         if name not in sent:
             continue
         value = getattr(data, name)
+        if value is None and partial and name not in _CLEARABLE:
+            raise InvalidInput(gettext("Some fields cannot be emptied."),
+                               field_errors={name: gettext("This field cannot be null; leave it out to keep it.")})
         if isinstance(value, InteractionKind):
             value = value.value
         elif isinstance(value, datetime):
@@ -182,8 +189,16 @@ def undo_delete(event_id: int, *, session: Session, actor: Actor, profile_id: in
         raise NotFound(gettext("There is nothing to undo."))
     if utcnow() - event.created_at > UNDO_WINDOW:
         raise InvalidInput(gettext("It is too late to undo that delete."))
-    if any(e.action == AuditAction.interaction_create and (e.after or {}).get("restored_from") == event_id
-           for e in audit.events_for(session=session, object_type="profile", object_id=profile_id, limit=50)):
+    # Two undos at once: the second waits here and then sees the first one's audit event.
+    serialize_writes(session, "interaction-undo")
+    # Any later interaction_create on this person recording this delete (the undo audits itself so).
+    undone = session.exec(
+        select(AuditEvent.after).where(
+            AuditEvent.action == AuditAction.interaction_create, AuditEvent.object_type == "profile",
+            AuditEvent.object_id == profile_id, col(AuditEvent.id) > event_id,
+        )
+    )
+    if any((after or {}).get("restored_from") == event_id for after in undone):
         raise InvalidInput(gettext("That delete was already undone."))
     saved = dict(event.before)
     get_profile(profile_id, session=session)

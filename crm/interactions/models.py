@@ -172,6 +172,9 @@ class InteractionIn(InteractionFields, InputModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError(gettext("Give the time zone too, like 2026-03-31T14:30:00+02:00."))
+        # Years near 1 or 9999 overflow when moved to UTC or shown in another zone; nothing real is there.
+        if value is not None and not 1900 <= value.year <= 2200:
+            raise ValueError(gettext("Give a date between the years 1900 and 2200."))
         return value
 
 

@@ -1,7 +1,8 @@
 """Merging two people into one, and undoing a merge exactly.
 
 A merge moves the merged person's identities, interactions (as author and as counterpart) and
-relationships (both directions) to the survivor, sets the survivor's fields to the chosen values,
+relationships (both directions) and import keys (so re-importing finds the survivor) to the survivor,
+sets the survivor's fields to the chosen values,
 deletes the merged person and keeps a MergeRecord with everything needed to put it all back: the
 merged person's row (same id), which rows moved, the edges that were removed (self-loops and
 duplicates of an existing edge, whose strength and dates the survivor's edge absorbs) or changed,
@@ -28,6 +29,7 @@ from crm.db import utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.exports.person import row_dict
 from crm.i18n import gettext, ngettext
+from crm.imports.models import ImportKey
 from crm.interactions.models import Interaction, Relationship
 from crm.merges.models import MergeRecord
 from crm.profiles import stats
@@ -45,6 +47,7 @@ _identity: Table = Identity.__table__  # type: ignore[attr-defined]
 _interaction: Table = Interaction.__table__  # type: ignore[attr-defined]
 _relationship: Table = Relationship.__table__  # type: ignore[attr-defined]
 _merge: Table = MergeRecord.__table__  # type: ignore[attr-defined]
+_import_key: Table = ImportKey.__table__  # type: ignore[attr-defined]
 
 
 class Choice(StrEnum):
@@ -207,6 +210,8 @@ def merge(data: MergeIn, *, session: Session, actor: Actor) -> MergeRecord:
     authored = _interaction_ids(Interaction.profile_id, merged_id, session=session)
     countered = _interaction_ids(Interaction.counterpart_id, merged_id, session=session)
     plan = _plan_edges(survivor_id, merged_id, session=session)
+    import_key_ids = [int(k or 0) for k in session.exec(
+        select(ImportKey.id).where(ImportKey.profile_id == merged_id).order_by(col(ImportKey.id)))]
     survivor_of = [int(r or 0) for r in session.exec(select(MergeRecord.id).where(MergeRecord.survivor_id == merged_id))]
 
     # The survivor's fields.
@@ -244,6 +249,9 @@ def merge(data: MergeIn, *, session: Session, actor: Actor) -> MergeRecord:
         session.execute(update(_interaction).where(_interaction.c.id.in_(authored)).values(profile_id=survivor_id))
     if countered:
         session.execute(update(_interaction).where(_interaction.c.id.in_(countered)).values(counterpart_id=survivor_id))
+    # Import keys would otherwise go with the merged person (ON DELETE CASCADE) and a re-import recreate them.
+    if import_key_ids:
+        session.execute(update(_import_key).where(_import_key.c.id.in_(import_key_ids)).values(profile_id=survivor_id))
     if survivor_of:
         session.execute(update(_merge).where(_merge.c.id.in_(survivor_of)).values(survivor_id=None))
     session.flush()
@@ -263,6 +271,7 @@ def merge(data: MergeIn, *, session: Session, actor: Actor) -> MergeRecord:
         "relationships_moved": moved_edges,
         "relationships_removed": removed,
         "relationships_changed": changed,
+        "import_key_ids": import_key_ids,
         "merge_records_survived_by_merged": survivor_of,
     }
     record = MergeRecord(survivor_id=survivor_id, merged_id=merged_id, merged_name=merged.display_name[:200],
@@ -276,7 +285,7 @@ def merge(data: MergeIn, *, session: Session, actor: Actor) -> MergeRecord:
                  after={"merge_id": record.id, "merged_id": merged_id, "fields": snapshot["survivor_after"],
                         "moved": {"identities": len(identity_ids), "interactions": len(authored),
                                   "interactions_as_counterpart": len(countered), "relationships": len(moved_edges),
-                                  "relationships_removed": len(removed)}})
+                                  "relationships_removed": len(removed), "import_keys": len(import_key_ids)}})
     return record
 
 
@@ -326,6 +335,11 @@ def undo_problems(record: MergeRecord, *, session: Session) -> list[str]:
         problems.append(ngettext("%(num)d interaction moved by the merge was deleted or changed since.",
                                  "%(num)d interactions moved by the merge were deleted or changed since.", gone)
                         % {"num": gone})
+    gone = _missing(_import_key, snap.get("import_key_ids", []), "profile_id", sid, session=session)
+    if gone:
+        problems.append(ngettext("%(num)d import key moved by the merge was deleted or moved since.",
+                                 "%(num)d import keys moved by the merge were deleted or moved since.", gone)
+                        % {"num": gone})
     moved = snap["relationships_moved"]
     kept = {int(r) for r in session.execute(select(_relationship.c.id).where(
         _relationship.c.id.in_([e["id"] for e in moved] + [e["id"] for e in snap["relationships_changed"]]))).scalars()}
@@ -370,6 +384,8 @@ def undo(merge_id: int, *, session: Session, actor: Actor) -> MergeRecord:
         session.execute(update(_relationship).where(_relationship.c.id == values.pop("id")).values(**values))
     for row in snap["relationships_removed"]:
         session.execute(insert(_relationship).values(**_from_json(_relationship, row)))
+    if snap.get("import_key_ids"):
+        session.execute(update(_import_key).where(_import_key.c.id.in_(snap["import_key_ids"])).values(profile_id=merged_id))
     if snap["merge_records_survived_by_merged"]:
         session.execute(update(_merge).where(_merge.c.id.in_(snap["merge_records_survived_by_merged"]))
                         .values(survivor_id=merged_id))

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -78,6 +78,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PasswordCheckBusy)
     async def password_check_busy(request: Request, exc: PasswordCheckBusy) -> Response:
         return error_response(request, 503, gettext("Many people are signing in right now. Try again in a moment."))
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        # SQLite answers "database is locked" after its busy timeout when a long write (an all-or-nothing
+        # import) holds the lock: a 503 to retry, not a 500. Anything else is a real server error.
+        if "database is locked" not in str(exc.orig):
+            raise exc
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        return error_response(request, 503, gettext("The database is busy with a long change. Try again in a moment."))
 
     @app.exception_handler(IntegrityError)
     @app.exception_handler(StaleDataError)

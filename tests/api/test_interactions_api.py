@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from crm.audit.models import AuditEvent
@@ -137,3 +138,23 @@ def test_the_api_document_describes_them(manager_client):
     assert set(paths["/api/v1/relationships/{relationship_id}"]) == {"delete"}
     assert "contact_anyway" in schema["components"]["schemas"]["InteractionIn"]["properties"]
     assert "422" in paths["/api/v1/profiles/{profile_id}/interactions"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00", "1850-06-01T00:00:00Z"])
+def test_dates_out_of_range_are_field_errors(manager_client, engine, when):
+    ana = make_profile(engine, "Ana")
+    response = manager_client.post(f"/api/v1/profiles/{ana.id}/interactions", json={"kind": "note", "occurred_at": when})
+    assert response.status_code == 422 and "1900" in response.text
+    page = manager_client.post(f"/people/{ana.id}/interactions", headers={"HX-Request": "true"},
+                               data={"kind": "note", "occurred_at": when[:16]})
+    assert page.status_code == 422
+
+
+def test_a_patch_cannot_null_a_field_that_must_have_a_value(manager_client, engine):
+    ana = make_profile(engine, "Ana")
+    created = manager_client.post(f"/api/v1/profiles/{ana.id}/interactions", json={"kind": "note", "title": "Hi"}).json()
+    for field in ("title", "channel", "body", "url", "reach", "engagements", "occurred_at", "kind"):
+        response = manager_client.patch(f"/api/v1/interactions/{created['id']}", json={field: None})
+        assert response.status_code == 422, (field, response.text)
+    cleared = manager_client.patch(f"/api/v1/interactions/{created['id']}", json={"sentiment": None})
+    assert cleared.status_code == 200 and cleared.json()["title"] == "Hi"

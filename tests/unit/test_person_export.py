@@ -16,6 +16,7 @@ from crm.audit.service import SYSTEM, Actor
 from crm.db import session_scope
 from crm.errors import Conflict
 from crm.exports.person import export_person, person_data
+from crm.imports.models import ImportKey
 from crm.interactions.models import Interaction, Relationship
 from crm.merges import service as merges
 from crm.merges.models import MergeRecord
@@ -174,4 +175,40 @@ def test_undo_refuses_after_the_survivor_was_edited_and_twice(engine: Engine) ->
     with session_scope(engine, write=True) as s:
         merges.undo(merge_id, session=s, actor=ACTOR)
     with session_scope(engine, write=True) as s, pytest.raises(Conflict, match="already undone"):
+        merges.undo(merge_id, session=s, actor=ACTOR)
+
+
+def _key_owner(engine: Engine, external_id: str) -> int | None:
+    with Session(engine) as s:
+        return s.exec(select(ImportKey.profile_id).where(ImportKey.source == "seed",
+                                                         ImportKey.external_id == external_id)).one_or_none()
+
+
+def test_merge_moves_import_keys_to_the_survivor_and_undo_moves_them_back(engine: Engine) -> None:
+    a, b, c = build_pair(engine)
+    with session_scope(engine, write=True) as s:
+        s.add_all([ImportKey(source="seed", external_id="k1", profile_id=a),
+                   ImportKey(source="seed", external_id="k2", profile_id=b)])
+    before = _exports(engine, a, b, c)
+    assert [k["external_id"] for k in before[1]["import_keys"]] == ["k2"]
+    with session_scope(engine, write=True) as s:
+        merge_id = merges.merge(merges.MergeIn(survivor_id=a, merged_id=b), session=s, actor=ACTOR).id or 0
+    assert _key_owner(engine, "k1") == a and _key_owner(engine, "k2") == a  # a re-import finds the survivor
+    assert [k["external_id"] for k in _exports(engine, a)[0]["import_keys"]] == ["k1", "k2"]
+    with session_scope(engine, write=True) as s:
+        merges.undo(merge_id, session=s, actor=ACTOR)
+    assert _key_owner(engine, "k1") == a and _key_owner(engine, "k2") == b
+    for old, new in zip(before, _exports(engine, a, b, c), strict=True):
+        assert _without_audit(new) == _without_audit(old)
+
+
+def test_undo_refuses_when_a_moved_import_key_was_deleted(engine: Engine) -> None:
+    a, b, _ = build_pair(engine)
+    with session_scope(engine, write=True) as s:
+        s.add(ImportKey(source="seed", external_id="k2", profile_id=b))
+    with session_scope(engine, write=True) as s:
+        merge_id = merges.merge(merges.MergeIn(survivor_id=a, merged_id=b), session=s, actor=ACTOR).id or 0
+    with session_scope(engine, write=True) as s:
+        s.delete(s.exec(select(ImportKey)).one())
+    with session_scope(engine, write=True) as s, pytest.raises(Conflict, match="1 import key moved by the merge"):
         merges.undo(merge_id, session=s, actor=ACTOR)

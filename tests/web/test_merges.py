@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from crm.audit.models import AuditEvent
 from crm.merges.models import MergeRecord
 from crm.profiles.models import Identity, Profile
-from tests.factories import make_profile, soup
+from tests.factories import csrf_token, make_profile, soup
 
 HX = {"HX-Request": "true"}
 
@@ -117,3 +117,12 @@ def test_profile_page_buttons_and_export(manager_client: TestClient, engine: Eng
     assert data["profile"]["display_name"] == "Lucía Gómez Marín" and data["identities"][0]["handle"] == "luciagm"
     with Session(engine) as s:
         assert s.exec(select(AuditEvent.action).where(AuditEvent.object_id == a)).all()[-1] == "profile.export"
+
+
+def test_a_viewer_exporting_a_person_does_not_see_staff_addresses(viewer_client, manager_client, engine):
+    ana = make_profile(engine, "Ana")
+    token = csrf_token(manager_client, f"/people/{ana.id}/edit")
+    manager_client.post(f"/people/{ana.id}", data={"csrf_token": token, "display_name": "Ana María"})
+    export = viewer_client.get(f"/api/v1/profiles/{ana.id}/export").json()
+    assert export["audit_events"], "the export lists what was done to the person"
+    assert all("ip" not in event and "user_agent" not in event for event in export["audit_events"])

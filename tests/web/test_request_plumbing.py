@@ -110,3 +110,50 @@ def test_multipart_forms_carry_their_csrf_token_and_are_checked_for_nul(manager_
     assert manager_client.post("/people", files=fields).status_code == 303
     fields["display_name"] = (None, "Nul\x00Person")
     assert manager_client.post("/people", files=fields).status_code == 422
+
+
+def test_a_locked_database_is_a_503_to_retry_not_a_500(manager_client, monkeypatch):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from crm.profiles import search
+
+    def locked(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(search, "list_profiles", locked)
+    monkeypatch.setattr("crm.web.people_list.list_profiles", locked, raising=False)
+    monkeypatch.setattr("crm.api.profiles.search_profiles", locked, raising=False)
+    api = manager_client.get("/api/v1/profiles")
+    assert api.status_code == 503 and "busy" in api.json()["detail"]
+    page = manager_client.get("/people")
+    assert page.status_code == 503
+
+
+_BOUNDARY = "x-boundary"
+_UPLOAD = (f"--{_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n"
+           f"display_name\r\nAna\r\n--{_BOUNDARY}--\r\n").encode()
+_MULTIPART = {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"}
+
+
+def test_a_role_that_may_not_import_is_refused_before_the_upload_is_read(viewer_client):
+    read: list[int] = []
+
+    def chunks():
+        for start in range(0, len(_UPLOAD), 16):
+            read.append(start)
+            yield _UPLOAD[start:start + 16]
+
+    sized = {**_MULTIPART, "Content-Length": str(len(_UPLOAD))}
+    assert viewer_client.post("/imports", content=chunks(), headers=sized).status_code == 403
+    assert len(read) <= 1  # at most the first chunk was pulled by the client; the server read nothing
+
+
+def test_uploads_declare_their_length_and_stay_under_the_limit(manager_client):
+    def chunks():
+        yield _UPLOAD
+
+    assert manager_client.post("/imports", content=chunks(), headers=_MULTIPART).status_code == 411
+    too_big = {**_MULTIPART, "Content-Length": str(60 * 1024 * 1024)}
+    assert manager_client.post("/api/v1/imports", content=_UPLOAD, headers=too_big).status_code == 413

@@ -263,6 +263,18 @@ def test_delete_with_confirmation_and_undo(manager_client, engine):
     assert _interactions(engine) == []
 
 
+def test_undo_refused_even_after_many_later_events(manager_client, engine):
+    ana = make_profile(engine, "Ana López")
+    iid = _log(engine, ana.id, title="Oops")
+    panel = soup(manager_client.post(f"/people/{ana.id}/interactions/{iid}/delete", headers=HX))
+    undo = panel.select_one(".undo button")["hx-post"]
+    assert manager_client.post(undo, headers=HX).status_code == 200
+    for n in range(55):  # push the undo's audit event far out of the person's recent events
+        _log(engine, ana.id, title=f"Later {n}")
+    assert manager_client.post(undo, headers=HX).status_code == 422
+    assert [i.title for i in _interactions(engine)].count("Oops") == 1
+
+
 def test_filters_by_kind_channel_and_dates(manager_client, engine):
     ana = make_profile(engine, "Ana López")
     base = datetime(2026, 3, 10, 12, tzinfo=UTC)

@@ -49,6 +49,11 @@ def all_optional(model: type[M], name: str, doc: str) -> type[M]:
     return create_model(name, __base__=model, __doc__=doc, __module__=model.__module__, **fields)
 
 
+# Response schemas: read from table rows, and every field marked required in the API document
+# (responses always carry every field).
+OUT_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a listing: every list in the API answers this shape."""
 

@@ -81,6 +81,13 @@ async def start_import(
     content = await file.read(limit + 1)
     if len(content) > limit:
         return _too_large()
+    # The rest is synchronous database and parsing work: off the event loop.
+    return await run_in_threadpool(_queue_import, request, db, user, file.filename or "upload", content, entity, format,
+                                   source, mode, all_or_nothing, mapping)
+
+
+def _queue_import(request: Request, db: Any, user: Any, filename: str, content: bytes, entity: Entity,
+                  format: Format | None, source: str, mode: Mode, all_or_nothing: bool, mapping: str) -> Any:
     try:
         fields = json.loads(mapping) if mapping else {}
         options = ImportOptions(entity=entity, format=format, source=source, mode=mode, all_or_nothing=all_or_nothing,
@@ -96,10 +103,9 @@ async def start_import(
     spec = ImportSpec(entity=chosen, format=fmt.value if fmt else "auto",
                       source=options.source or (DEFAULT_SOURCE.get(fmt) if fmt else None) or "api",
                       mapping=options.mapping, mode=options.mode, all_or_nothing=options.all_or_nothing)
-    saved = imports.save_upload(file.filename or "upload", content, session=db, created_by_id=user.id)
+    saved = imports.save_upload(filename, content, session=db, created_by_id=user.id)
     if not spec.mapping and fmt not in CONVERTERS:
-        # Parsing is CPU work: off the event loop, so a big file does not stall every other request.
-        columns = await run_in_threadpool(imports.columns_of, saved, spec.entity, spec.source, session=db)
+        columns = imports.columns_of(saved, spec.entity, spec.source, session=db)
         spec.mapping = columns.suggested
     job = imports.start_import(saved, spec, session=db, created_by_id=user.id)
     audit.record(session=db, actor=actor_for(request, user), action=AuditAction.import_start, object_type="job",

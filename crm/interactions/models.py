@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, field_validator
 from pydantic import Field as PydField
 from sqlalchemy import BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 from crm.base import created_at_field, optional_datetime_field
 from crm.db import UTCDateTime
 from crm.i18n import gettext
-from crm.schemas import DbId, InputModel, all_optional
+from crm.schemas import OUT_CONFIG, DbId, InputModel, all_optional
 
 
 class RelationshipKind(StrEnum):
@@ -184,11 +184,9 @@ if TYPE_CHECKING:  # mypy cannot follow a class built at run time; to it, a patc
 else:
     InteractionPatch = all_optional(InteractionIn, "InteractionPatch", _PATCH_DOC)
 
-_OUT_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
-
 
 class InteractionOut(InteractionFields):
-    model_config = _OUT_CONFIG
+    model_config = OUT_CONFIG
 
     id: int
     profile_id: int

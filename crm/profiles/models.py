@@ -25,7 +25,7 @@ from sqlmodel import Field, SQLModel
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
 from crm.i18n import gettext
 from crm.profiles.identity_urls import NotAProfileLink, fill_identity, is_web_address, parse_profile_link, with_scheme
-from crm.schemas import DbId, InputModel, all_optional
+from crm.schemas import OUT_CONFIG, DbId, InputModel, all_optional
 
 
 class ProfileRole(StrEnum):
@@ -293,19 +293,16 @@ else:
     ProfilePatch = all_optional(ProfileIn, "ProfilePatch", _PATCH_DOC)
 
 
-# Responses always carry every field, so the API document marks them all required.
-_OUT_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
-
 
 class IdentityOut(IdentityFields):
-    model_config = _OUT_CONFIG
+    model_config = OUT_CONFIG
 
     id: int
     last_synced_at: datetime | None
 
 
 class ProfileOut(ProfileFields):
-    model_config = _OUT_CONFIG
+    model_config = OUT_CONFIG
 
     id: int
     reach: int

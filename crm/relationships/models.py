@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic import Field as PydField
 
 from crm.interactions.models import RelationshipKind
-from crm.schemas import DbId, InputModel
-
-_OUT_CONFIG = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+from crm.schemas import OUT_CONFIG, DbId, InputModel
 
 
 class Direction(StrEnum):
@@ -30,7 +28,7 @@ class RelationshipIn(InputModel):
 
 
 class RelationshipOut(BaseModel):
-    model_config = _OUT_CONFIG
+    model_config = OUT_CONFIG
 
     id: int
     source_id: int

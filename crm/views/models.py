@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pydantic import Field as PydField
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, updated_at_field
-from crm.schemas import InputModel
+from crm.schemas import OUT_CONFIG, InputModel
 
 
 class SavedView(SQLModel, table=True):
@@ -53,7 +53,7 @@ class SavedViewPatch(InputModel):
 
 
 class SavedViewOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+    model_config = OUT_CONFIG
 
     id: int
     name: str

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from crm.errors import DomainError
 from crm.i18n import gettext
 from crm.middleware import add_flash
 
@@ -46,6 +47,14 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def input_errors(exc: ValidationError | DomainError) -> dict[str, str]:
+    """What a form shows after a refused save: pydantic's per-field errors, or a service's
+    (its field errors, else its message for the whole form)."""
+    if isinstance(exc, ValidationError):
+        return field_errors(exc)
+    return exc.field_errors or {"__all__": exc.message}
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

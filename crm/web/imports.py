@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from crm.audit import service as audit
 from crm.audit.actions import AuditAction
@@ -66,10 +67,17 @@ async def upload(request: Request, db: DB, user: WriterUser) -> Response:
         errors["format"] = gettext("Choose a format.")
     if values["entity"] not in {e.value for e in Entity}:
         errors["entity"] = gettext("Choose what the file holds.")
+    # The database work is synchronous: off the event loop (a write may wait for SQLite's lock).
+    return await run_in_threadpool(_store_upload, request, db, user, values, str(getattr(file, "filename", "")),
+                                   content, errors)
+
+
+def _store_upload(request: Request, db: Any, user: Any, values: dict[str, str], filename: str, content: bytes,
+                  errors: dict[str, str]) -> Response:
     if errors:
         return _page(request, db, 1, status_code=422, form=values, errors=errors)
     try:
-        saved = imports.save_upload(str(getattr(file, "filename", "")), content, session=db, created_by_id=user.id)
+        saved = imports.save_upload(filename, content, session=db, created_by_id=user.id)
     except InvalidInput as exc:
         return _page(request, db, 1, status_code=422, form=values, errors=exc.field_errors)
     db.commit()

@@ -25,7 +25,7 @@ from crm.templating import is_fragment_request, render
 from crm.views import bulk
 from crm.views import service as views
 from crm.views.models import SavedView, SavedViewIn, SavedViewPatch
-from crm.web.common import Form, checkbox, field_errors, redirect, text
+from crm.web.common import Form, checkbox, field_errors, input_errors, redirect, text
 
 router = APIRouter(prefix="/people")
 
@@ -134,11 +134,9 @@ def create_view(request: Request, db: DB, user: CurrentUser, form: Form) -> Resp
         data = SavedViewIn(name=values["name"], shared=values["shared"], query=views.query_of(params), columns=columns)
         view = views.create_view(data, session=db, user=user, actor=actor_for(request, user))
         db.commit()
-    except ValidationError as exc:
-        errors = field_errors(exc)
-    except InvalidInput as exc:
+    except (ValidationError, InvalidInput) as exc:
         db.rollback()
-        errors = exc.field_errors or {"__all__": exc.message}
+        errors = input_errors(exc)
     else:
         return redirect(request, list_url(view.query, view.columns, view.id),
                         flash=gettext("View “%(name)s” saved.") % {"name": view.name})
@@ -179,11 +177,9 @@ def update_view(request: Request, db: DB, user: CurrentUser, view_id: IdPath, fo
         patch = SavedViewPatch(name=values["name"], shared=values["shared"])
         view = views.update_view(view_id, patch, session=db, user=user, actor=actor_for(request, user))
         db.commit()
-    except ValidationError as exc:
-        errors = field_errors(exc)
-    except InvalidInput as exc:
+    except (ValidationError, InvalidInput) as exc:
         db.rollback()
-        errors = exc.field_errors or {"__all__": exc.message}
+        errors = input_errors(exc)
     else:
         return redirect(request, "/people/views", flash=gettext("View “%(name)s” saved.") % {"name": view.name})
     view = views.get_view(view_id, session=db, user=user)
@@ -335,12 +331,9 @@ def bulk_apply(request: Request, db: DB, user: WriterUser, form: Form) -> Respon
         change = _change(form)
         changed = bulk.apply(change, context["ids"], session=db, actor=actor_for(request, user))
         db.commit()
-    except ValidationError as exc:
+    except (ValidationError, InvalidInput) as exc:
         db.rollback()
-        context["errors"] = field_errors(exc)
-    except InvalidInput as exc:
-        db.rollback()
-        context["errors"] = exc.field_errors or {"__all__": exc.message}
+        context["errors"] = input_errors(exc)
     else:
         message = ngettext("%(num)d of %(total)d selected person changed.", "%(num)d of %(total)d selected people changed.",
                            len(context["ids"])) % {"num": changed, "total": len(context["ids"])}

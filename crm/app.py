@@ -15,6 +15,7 @@ from crm import __version__
 from crm.db import ensure_schema_current, make_engine
 from crm.deps import write_guard
 from crm.middleware import SecurityMiddleware
+from crm.ranking.schedule import rank_tick
 from crm.resources import share_dir
 from crm.routes_check import check_routes
 from crm.settings import Settings
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from crm.jobs.worker import InProcessWorker
 
             worker = InProcessWorker(engine, poll_seconds=settings.job_poll_seconds,
-                                     stale_seconds=settings.job_stale_seconds).start()
+                                     stale_seconds=settings.job_stale_seconds,
+                                     tick=rank_tick(engine, settings), tick_seconds=settings.rank_check_seconds).start()
         try:
             yield
         finally:

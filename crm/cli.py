@@ -332,9 +332,15 @@ def worker(
                                            concurrency=concurrency))
         return
     console.print("Worker (SQLite job table) waiting for jobs. Ctrl+C stops it.")
+    from crm.ranking.schedule import rank_tick
+
+    tick, next_tick = rank_tick(engine, settings), time.monotonic() + settings.rank_check_seconds
     try:
         while True:
             try:
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + settings.rank_check_seconds
+                    tick()
                 ran = jobs.run_pending(engine, stale_seconds=settings.job_stale_seconds)
             except OperationalError as exc:  # e.g. SQLite locked by a long all-or-nothing import elsewhere
                 if once:
@@ -347,6 +353,45 @@ def worker(
             time.sleep(settings.job_poll_seconds)
     except KeyboardInterrupt:
         console.print("Stopped.")
+
+
+def _rank(engine: Any, backfill_months: int) -> None:
+    from crm.ranking import service as ranking
+
+    stages = {"reading": "Reading people, contributions and connections", "snapshots": "Writing score snapshots",
+              "people": "Updating people"}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stages.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        if backfill_months:
+            runs = ranking.backfill(engine, months=backfill_months, progress=report)
+        else:
+            runs = [ranking.recompute(engine, trigger="cli", progress=report)]
+    run = runs[-1]
+    console.print(
+        f"Scored {run.profiles:,} people from {run.interactions:,} contributions and {run.edges:,} connections "
+        f"with weights version {run.weight_version} in {sum(r.seconds for r in runs):.2f} s "
+        f"(PageRank converged in {run.iterations} iterations)."
+    )
+
+
+@app.command()
+def rank(
+    backfill: Annotated[int, typer.Option(min=0, max=36, help="Also compute the scores as they stood at the end "
+                                                                "of each of the last N months (history)")] = 0,
+) -> None:
+    """Recompute everyone's reach, advocacy, influence, score, rank and level now."""
+    from crm.db import ensure_schema_current
+
+    engine = _engine(Settings())
+    ensure_schema_current(engine)
+    _rank(engine, backfill)
 
 
 @app.command("jobs")

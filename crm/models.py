@@ -7,9 +7,11 @@ from crm.interactions.models import Interaction, Relationship
 from crm.jobs.models import Job
 from crm.merges.models import DuplicateDismissal, MergeRecord  # noqa: F401  (DuplicateDismissal: metadata only)
 from crm.profiles.models import Identity, Profile
+from crm.ranking.models import ScoreRun, ScoreSnapshot, WeightSet
 from crm.views.models import SavedView
 
 __all__ = [
     "ApiToken", "AuditEvent", "Identity", "ImportMapping", "ImportRejection", "ImportUpload", "Interaction", "Job",
-    "MergeRecord", "Profile", "Relationship", "SavedView", "User", "UserSession",
+    "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User", "UserSession",
+    "WeightSet",
 ]

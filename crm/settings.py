@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=60, description="How often an idle SQLite worker looks for queued jobs.")
     job_stale_seconds: int = Field(
         default=60, ge=5, description="A running job whose worker sent no heartbeat for this long is queued again and resumed.")
+    rank_check_seconds: float = Field(
+        default=60, ge=1, le=24 * 3600,
+        description="How often the job worker checks whether scores need recomputing (data or weights changed, or the schedule).")
+    rank_every_hours: float = Field(
+        default=24, ge=0, le=24 * 365,
+        description="Recompute scores at least this often even without changes (decay moves them); 0 turns the schedule off.")
+    rank_after_changes: bool = Field(
+        default=True, description="Recompute scores (as a job) soon after people, identities, interactions or weights change.")
 
     @field_validator("secret_key")
     @classmethod

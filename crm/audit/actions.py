@@ -41,6 +41,9 @@ class AuditAction(StrEnum):
     import_cancel = "import.cancel"
     merge_create = "merge.create"
     merge_undo = "merge.undo"
+    weights_create = "weights.create"
+    weights_activate = "weights.activate"
+    rank_recompute = "weights.recompute"
 
     @property
     def group(self) -> str:
@@ -91,6 +94,9 @@ _LABELS = {
     AuditAction.import_cancel: N_("cancelled an import"),
     AuditAction.merge_create: N_("merged two people"),
     AuditAction.merge_undo: N_("undid a merge"),
+    AuditAction.weights_create: N_("saved a new version of the score weights"),
+    AuditAction.weights_activate: N_("activated a version of the score weights"),
+    AuditAction.rank_recompute: N_("asked for the scores to be recomputed"),
 }
 _SHORT_LABELS = {
     AuditAction.profile_create: N_("Created"),
@@ -112,11 +118,12 @@ GROUPS = {
     "login": N_("Sign-ins"), "logout": N_("Sign-outs"), "profile": N_("People"), "user": N_("Users"),
     "token": N_("API tokens"), "session": N_("Sessions"), "interaction": N_("Interactions"),
     "relationship": N_("Connections"), "view": N_("Saved views"), "export": N_("Exports"), "import": N_("Imports"),
-    "merge": N_("Merges"),
+    "merge": N_("Merges"), "weights": N_("Scores"),
 }
 # What the dashboard's "recent changes" shows: changes to shared data, not one's own account
 # (signing in, passwords, tokens, sessions).
-CHANGES = frozenset(a for a in AuditAction if a.group in ("profile", "interaction", "relationship", "import", "merge")) | {
+_SHARED = ("profile", "interaction", "relationship", "import", "merge", "weights")
+CHANGES = frozenset(a for a in AuditAction if a.group in _SHARED) | {
     AuditAction.user_create, AuditAction.user_role, AuditAction.user_activate, AuditAction.user_deactivate}
 
 

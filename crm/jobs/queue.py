@@ -63,6 +63,15 @@ def make_app(url: str, *, for_worker: bool = False, stale_seconds: int = 60) -> 
         for job_id in service.recover_stale(_engine(url), stale_seconds=stale_seconds):
             defer(url, job_id)
 
+    @app.periodic(cron="* * * * *", periodic_id="rank")
+    @app.task(name="altavoz.rank_tick", queue=QUEUE)
+    def rank_tick(timestamp: int) -> None:
+        # Queue a score recompute when data or weights changed, or on the schedule (crm.ranking.schedule).
+        from crm.ranking.schedule import rank_tick as make_tick
+        from crm.settings import Settings
+
+        make_tick(_engine(url), Settings())()
+
     return app
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -13,10 +15,15 @@ log = logging.getLogger("crm.jobs")
 
 
 class InProcessWorker:
-    def __init__(self, engine: Engine, *, poll_seconds: float = 1.0, stale_seconds: int = 60) -> None:
+    def __init__(self, engine: Engine, *, poll_seconds: float = 1.0, stale_seconds: int = 60,
+                 tick: Callable[[], object] | None = None, tick_seconds: float = 60.0) -> None:
         self.engine = engine
         self.poll_seconds = poll_seconds
         self.stale_seconds = stale_seconds
+        # Periodic work (queueing a score recompute when data changed); first call after one interval.
+        self.tick = tick
+        self.tick_seconds = tick_seconds
+        self._next_tick = time.monotonic() + tick_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="crm-job-worker", daemon=True)
 
@@ -31,6 +38,7 @@ class InProcessWorker:
     def run(self) -> None:
         while not self._stop.is_set():
             try:
+                self._maybe_tick()
                 if not service.has_work(self.engine, stale_seconds=self.stale_seconds):
                     self._stop.wait(self.poll_seconds)
                     continue
@@ -42,3 +50,9 @@ class InProcessWorker:
             except Exception:
                 log.exception("the job worker hit an error; trying again shortly")
             self._stop.wait(self.poll_seconds)
+
+    def _maybe_tick(self) -> None:
+        if self.tick is None or time.monotonic() < self._next_tick:
+            return
+        self._next_tick = time.monotonic() + self.tick_seconds
+        self.tick()

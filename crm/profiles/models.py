@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic import Field as PydField
 from pydantic_core import PydanticCustomError
-from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Index, SmallInteger, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
@@ -103,6 +103,14 @@ class Profile(SQLModel, table=True):
     last_activity_at: datetime | None = optional_datetime_field(index=True)
     search_text: str = Field(default="", sa_type=Text)  # folded names, handles, bio, topics, tags, location
     sort_name: str = Field(default="", max_length=200, index=True)  # folded: "Álvaro" sorts with "Alvaro", not after "Zoe"
+    # Scores of the latest computation (only crm.ranking.service writes them), stored for the same reason.
+    score: float = Field(default=0.0, index=True)  # combined, 0..100
+    score_rank: int | None = Field(default=None, index=True)  # 1 = best; None for team members and the unscored
+    level: int = Field(default=4, sa_type=SmallInteger, index=True)  # 1 champion .. 4 observer
+    advocacy: float = Field(default=0.0, index=True)
+    influence: float = Field(default=0.0, index=True)  # 1.0 is the average person
+    level_below_runs: int = Field(default=0)  # computations in a row below the level's threshold (hysteresis)
+    scored_at: datetime | None = optional_datetime_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
@@ -308,6 +316,11 @@ class ProfileOut(ProfileFields):
     reach: int
     contribution_count: int
     last_activity_at: datetime | None
+    score: float
+    score_rank: int | None
+    level: int
+    advocacy: float
+    influence: float
     identities: list[IdentityOut]
     created_at: datetime
     updated_at: datetime
@@ -328,11 +341,13 @@ def _stored(value: Any) -> Any:
 
 # Server-owned columns computed from identities and interactions (never from a request).
 DERIVED_FIELDS = frozenset({"reach", "contribution_count", "last_activity_at", "search_text", "sort_name"})
+# Written by crm.ranking.service after each computation.
+SCORE_FIELDS = frozenset({"score", "score_rank", "level", "advocacy", "influence", "level_below_runs", "scored_at"})
 
 
 def profile_snapshot(profile: Profile, identities: list[Identity]) -> dict[str, Any]:
     """What the audit log keeps of a profile, before and after a change."""
-    data = profile.model_dump(mode="json", exclude={"created_at", "updated_at", *DERIVED_FIELDS})
+    data = profile.model_dump(mode="json", exclude={"created_at", "updated_at", *DERIVED_FIELDS, *SCORE_FIELDS})
     data["identities"] = [f"{i.platform}:{i.handle}" for i in identities]
     return data
 

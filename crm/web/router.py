@@ -15,13 +15,15 @@ from crm.web import (
     merges,
     people_list,
     profiles,
+    ranking,
     sections,
     settings_pages,
     timeline,
     views,
+    weights,
 )
 
 web_router = APIRouter(include_in_schema=False)
-for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, profiles, sections,
-               settings_pages, api_docs):
+for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, ranking, weights,
+               profiles, sections, settings_pages, api_docs):
     web_router.include_router(module.router)

@@ -2,10 +2,21 @@
 or adding a route without adding it here, fails tests/web/test_security.py. One module per area, so
 that work on different areas does not edit the same table."""
 
-from tests.access import core, graph, identities, imports, merges, people_list, timeline, views
+from tests.access import (
+    core,
+    graph,
+    identities,
+    imports,
+    merges,
+    people_list,
+    ranking_boards,
+    ranking_weights,
+    timeline,
+    views,
+)
 
 EXPECTED_ACCESS = {}
-for _module in (core, people_list, views, identities, timeline, imports, merges, graph):
+for _module in (core, people_list, views, identities, timeline, imports, merges, graph, ranking_boards, ranking_weights):
     _clash = EXPECTED_ACCESS.keys() & _module.ACCESS.keys()
     assert not _clash, f"listed twice: {_clash}"
     EXPECTED_ACCESS.update(_module.ACCESS)

@@ -1,0 +1,5 @@
+"""JSON routes: ranking (issue 8)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""JSON routes: weights (issue 8)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

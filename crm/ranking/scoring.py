@@ -65,6 +65,17 @@ def advocacy_scores(n: int, owner: np.ndarray, kind_weight: np.ndarray, sentimen
     return np.bincount(owner, weights=points, minlength=n).astype(np.float64)
 
 
+def advocacy_by_period(n: int, owner: np.ndarray, kind_weight: np.ndarray, sentiment: np.ndarray,
+                       age_days: np.ndarray, weights: Mapping[str, Any],
+                       periods: Sequence[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """All-time advocacy and advocacy within each period, with each contribution's points computed once."""
+    points = contribution_points(kind_weight, sentiment, age_days, weights)
+    total = np.bincount(owner, weights=points, minlength=n).astype(np.float64)
+    within = {days: np.bincount(owner, weights=np.where(age_days <= days, points, 0.0), minlength=n).astype(np.float64)
+              for days in periods}
+    return total, within
+
+
 def percentiles(values: np.ndarray) -> np.ndarray:
     """For each value, the share of the other people whose value is strictly lower (0..1)."""
     n = len(values)

@@ -236,10 +236,8 @@ def compute(inputs: Inputs, weights: dict[str, Any]) -> Scores:
     n = inputs.n
     reach = scoring.reach_scores(n, inputs.ident_owner, inputs.ident_platform, inputs.ident_followers, weights)
     kind_weight = np.array([float(weights["kinds"].get(k, 0.0)) for k in inputs.kinds] or [0.0])[inputs.contrib_kind]
-    advocacy = scoring.advocacy_scores(n, inputs.contrib_owner, kind_weight, inputs.contrib_sentiment,
-                                       inputs.contrib_age, weights)
-    periods = {days: scoring.advocacy_scores(n, inputs.contrib_owner, kind_weight, inputs.contrib_sentiment,
-                                             inputs.contrib_age, weights, within_days=days) for days in PERIODS}
+    advocacy, periods = scoring.advocacy_by_period(n, inputs.contrib_owner, kind_weight, inputs.contrib_sentiment,
+                                                   inputs.contrib_age, weights, PERIODS)
     edge_weight = np.array([float(weights["edges"].get(k, 1.0)) for k in inputs.edge_kinds] or [0.0])[inputs.edge_kind]
     previous = inputs.previous["influence"]
     start = previous if previous.sum() > 0 else None

@@ -169,6 +169,9 @@ def serve(
     _serve(settings, workers)
 
 
+DEMO_HISTORY_MONTHS = 6
+
+
 @app.command()
 def demo(
     host: Annotated[str | None, typer.Option(help="Bind address (CRM_HOST)")] = None,
@@ -195,6 +198,7 @@ def demo(
         admin = accounts.get_user_by_email(DEMO_ADMIN, session=session)
     if empty:
         _load_seed(settings, None, shift=True)
+        _rank(engine, DEMO_HISTORY_MONTHS)  # scores, levels and six months of history from the start
     password = secrets.token_urlsafe(9)
     # Through the accounts service, so the audit log shows it; hashing happens before the write lock.
     if admin is None:

@@ -17,6 +17,7 @@ from crm.audit.models import AuditEvent
 from crm.cli import DEMO_ADMIN, app
 from crm.db import make_engine, utcnow
 from crm.profiles.models import Profile
+from crm.ranking.models import ScoreRun
 from crm.security import new_token, token_digest, verify_password
 
 runner = CliRunner()
@@ -72,6 +73,23 @@ def test_seed_loads_once(data_dir):
     assert again.exit_code == 2 and "already has 300 profiles" in again.output
 
 
+def test_rank_recomputes_scores_with_optional_history(data_dir):
+    runner.invoke(app, ["db", "upgrade"])
+    assert runner.invoke(app, ["seed"]).exit_code == 0
+    result = runner.invoke(app, ["rank"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert re.search(r"Scored 300 people from [\d,]+ contributions and [\d,]+ connections with weights version 1", said)
+    with Session(_engine(data_dir)) as session:
+        assert len(session.exec(select(ScoreRun)).all()) == 1
+        ranks = sorted(p.score_rank for p in session.exec(select(Profile)).all() if p.score_rank)
+        assert ranks == list(range(1, len(ranks) + 1)) and len(ranks) > 250
+    assert runner.invoke(app, ["rank", "--backfill", "2"]).exit_code == 0
+    with Session(_engine(data_dir)) as session:
+        assert len(session.exec(select(ScoreRun)).all()) == 4
+    assert runner.invoke(app, ["rank", "--backfill", "99"]).exit_code == 2  # refused, not run
+
+
 def test_demo_prepares_everything_and_prints_working_credentials(data_dir):
     result = runner.invoke(app, ["demo", "--no-serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
@@ -81,6 +99,14 @@ def test_demo_prepares_everything_and_prints_working_credentials(data_dir):
         assert len(session.exec(select(Profile)).all()) == 300
         admin = session.exec(select(User).where(User.email == DEMO_ADMIN)).one()
         assert admin.role == "admin" and verify_password(password, admin.password_hash)
+    # Scores are computed with six months of history, so leaderboards and trends are there at once.
+    assert "Scored 300 people" in result.output
+    with Session(_engine(data_dir)) as session:
+        runs = session.exec(select(ScoreRun).order_by(ScoreRun.as_of)).all()
+        assert len(runs) == 7 and all(r.status == "done" for r in runs)
+        assert (runs[-1].as_of - runs[0].as_of).days >= 179
+        ranked = session.exec(select(Profile).where(Profile.score_rank == 1)).one()
+        assert ranked.score > 0 and ranked.level in (1, 2, 3, 4)
     # A second run keeps the data and prints a new password that works.
     second = runner.invoke(app, ["demo", "--no-serve"])
     new_password = re.search(r"password: (\S+)", second.output).group(1)

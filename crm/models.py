@@ -2,6 +2,7 @@
 
 from crm.accounts.models import ApiToken, User, UserSession
 from crm.audit.models import AuditEvent
+from crm.graph.models import GraphPartition
 from crm.imports.models import ImportMapping, ImportRejection, ImportUpload
 from crm.interactions.models import Interaction, Relationship
 from crm.jobs.models import Job
@@ -11,7 +12,7 @@ from crm.ranking.models import ScoreRun, ScoreSnapshot, WeightSet
 from crm.views.models import SavedView
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Identity", "ImportMapping", "ImportRejection", "ImportUpload", "Interaction", "Job",
+    "ApiToken", "AuditEvent", "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload", "Interaction", "Job",
     "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User", "UserSession",
     "WeightSet",
 ]

@@ -5,10 +5,15 @@ all return these."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import JSON
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
 
+from crm.base import created_at_field
 from crm.profiles.models import ProfileRole
 
 _OUT = ConfigDict(json_schema_serialization_defaults_required=True)
@@ -112,3 +117,18 @@ class ExplorerGraph(BaseModel):
     focus: int | None = Field(description="The person found by `find`, drawn and highlighted")
     focus_name: str | None
     focus_connected: bool = Field(description="Whether the person found has any connection")
+    communities_stale: bool = Field(default=False, description="The graph changed since the communities were computed "
+                                                               "(large graphs: a job recomputes them)")
+
+
+class GraphPartition(SQLModel, table=True):
+    """Louvain communities of the whole graph as a job computed them (large graphs never compute them
+    on a request): the graph version they belong to and the members of each, largest first."""
+
+    __tablename__ = "graph_partition"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    version: str = SQLField(max_length=300)
+    communities: list[list[int]] = SQLField(default_factory=list, sa_type=JSON)
+    seconds: float = SQLField(default=0.0)
+    computed_at: datetime = created_at_field()

@@ -5,25 +5,29 @@ interactions that have a counterpart (origin "interaction", written by crm.relat
 here derives edges itself.
 
 Communities are Louvain communities (networkx, seed 42) of the whole undirected graph, strengths
-summed per pair. They are computed once per graph version (counts and latest timestamps of
-profiles, relationships and interactions) and kept in memory, so pages do not pay for them on
-every request. The explorer draws at most `limit` people: the members of the largest communities
+summed per pair, kept in memory per graph version (counts and latest timestamps of relationships).
+A small graph (up to INLINE_PAIRS connected pairs: well under a second) is partitioned where it is
+first needed. A larger one never is on a request: the "communities" job computes and stores them
+(the job worker queues it when the graph changed), and pages use the last stored communities,
+marked stale, until it has run. The explorer draws at most `limit` people: the members of the largest communities
 that are most connected and have the most reach, and says how many it left out.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
-from sqlalchemy import func, or_
+from sqlalchemy import Engine, delete, func, or_, update
 from sqlmodel import Session, col, select
 
+from crm.db import utcnow, write_bind
 from crm.errors import NotFound
 from crm.graph.models import (
     EGO_DEFAULT_LIMIT,
@@ -36,13 +40,17 @@ from crm.graph.models import (
     ExplorerGraph,
     GraphEdge,
     GraphNode,
+    GraphPartition,
     Neighbour,
 )
 from crm.i18n import gettext
 from crm.interactions.models import Relationship
+from crm.jobs.models import Job, JobStatus
 from crm.profiles.models import Profile, ProfileRole
 
 LOUVAIN_SEED = 42
+INLINE_PAIRS = 20_000
+COMMUNITIES_JOB = "communities"
 _CHUNK = 500  # ids per IN (...) list
 _TOP_TOPICS = 3
 
@@ -118,6 +126,8 @@ class Partition:
     degree: dict[int, int]  # distinct people each person is connected to
     pairs: dict[tuple[int, int], float]  # (low id, high id) -> summed strength
     neighbours: dict[int, set[int]] = field(default_factory=dict)
+    stale: bool = False  # the stored communities of an earlier version (a large graph, the job not yet run)
+    stored_id: int | None = None
 
 
 def _table_version(table: Any, *columns: Any) -> list[Any]:
@@ -162,7 +172,7 @@ def louvain(pairs: dict[tuple[int, int], float], *, seed: int = LOUVAIN_SEED) ->
     return sorted((set(c) for c in found), key=lambda c: (-len(c), min(c)))
 
 
-def _compute_partition(version: tuple[Any, ...], *, session: Session) -> Partition:
+def _pairs(*, session: Session) -> dict[tuple[int, int], float]:
     query = select(col(Relationship.source_id), col(Relationship.target_id), col(Relationship.strength))
     pairs: dict[tuple[int, int], float] = defaultdict(float)
     for source, target, strength in session.exec(query):  # type: ignore[call-overload]
@@ -170,15 +180,43 @@ def _compute_partition(version: tuple[Any, ...], *, session: Session) -> Partiti
             key = (source, target) if source < target else (target, source)
             # An edge of strength 0 still connects two people; Louvain needs a positive weight.
             pairs[key] += max(float(strength or 0.0), 0.01)
-    communities = louvain(pairs)
-    community_of = {pid: index for index, members in enumerate(communities) for pid in members}
+    return dict(pairs)
+
+
+def _stored(*, session: Session) -> GraphPartition | None:
+    query = select(GraphPartition).order_by(col(GraphPartition.id).desc()).limit(1)
+    return session.exec(query).first()
+
+
+def _latest_stored_id(*, session: Session) -> int | None:
+    return session.exec(select(func.max(GraphPartition.id))).one()
+
+
+def _version_text(version: tuple[Any, ...]) -> str:
+    return "|".join(version)[:300]
+
+
+def _compute_partition(version: tuple[Any, ...], *, session: Session) -> Partition:
+    pairs = _pairs(session=session)
     neighbours: dict[int, set[int]] = defaultdict(set)
     for low, high in pairs:
         neighbours[low].add(high)
         neighbours[high].add(low)
+    stored = _stored(session=session)
+    stale = False
+    if stored is not None and stored.version == _version_text(version):
+        communities = [set(members) for members in stored.communities]
+    elif len(pairs) <= INLINE_PAIRS:
+        communities = louvain(pairs)
+    else:  # too large for a request: people connected since the job ran have no community yet
+        stale = True
+        kept = ({pid for pid in members if pid in neighbours} for members in (stored.communities if stored else []))
+        communities = sorted((c for c in kept if c), key=lambda c: (-len(c), min(c)))
+    community_of = {pid: index for index, members in enumerate(communities) for pid in members}
     return Partition(
         version=version, community_of=community_of, sizes=[len(c) for c in communities],
-        degree={pid: len(others) for pid, others in neighbours.items()}, pairs=dict(pairs), neighbours=dict(neighbours),
+        degree={pid: len(others) for pid, others in neighbours.items()}, pairs=pairs, neighbours=dict(neighbours),
+        stale=stale, stored_id=stored.id if stored else None,
     )
 
 
@@ -187,12 +225,17 @@ def partition(*, session: Session) -> Partition:
     Concurrent callers wait for the one computation rather than each doing it."""
     version = graph_version(session=session)
     key = _database_key(session=session)
+
+    def current(cached: Partition | None) -> bool:
+        return cached is not None and cached.version == version and (
+            not cached.stale or _latest_stored_id(session=session) == cached.stored_id)
+
     cached = _cache.get(key)
-    if cached is not None and cached.version == version:
+    if cached is not None and current(cached):
         return cached
     with _cache_lock:
         cached = _cache.get(key)
-        if cached is not None and cached.version == version:
+        if cached is not None and current(cached):
             return cached
         computed = _compute_partition(version, session=session)
         if key not in _cache and len(_cache) >= _CACHE_DATABASES:
@@ -226,6 +269,46 @@ def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _people_cache.clear()
+
+
+# ---- the communities job (large graphs) -----------------------------------------------------------
+
+
+def refresh_communities(engine: Engine) -> int:
+    """Compute the communities of the graph as it is now and store them (older ones are removed)."""
+    with Session(engine) as session:
+        version = graph_version(session=session)
+        pairs = _pairs(session=session)
+    started = time.perf_counter()
+    communities = louvain(pairs)
+    seconds = round(time.perf_counter() - started, 3)
+    with Session(write_bind(engine)) as session:
+        row = GraphPartition(version=_version_text(version), communities=[sorted(c) for c in communities],
+                             seconds=seconds)
+        session.add(row)
+        session.flush()
+        session.execute(delete(GraphPartition).where(col(GraphPartition.id) < row.id))
+        session.commit()
+        return int(row.id or 0)
+
+
+def communities_due(*, session: Session) -> bool:
+    """A large graph changed since its communities were stored, and no job is on it yet."""
+    if (session.exec(select(func.count()).select_from(Relationship)).one() or 0) <= INLINE_PAIRS:
+        return False
+    stored = _stored(session=session)
+    if stored is not None and stored.version == _version_text(graph_version(session=session)):
+        return False
+    busy = session.exec(select(Job.id).where(col(Job.kind) == COMMUNITIES_JOB, col(Job.status).in_(
+        (JobStatus.queued.value, JobStatus.running.value))).limit(1)).first()
+    return busy is None
+
+
+def run_communities_job(engine: Engine, job_id: int, *, progress: Callable[[int, int], None] | None = None) -> None:
+    stored_id = refresh_communities(engine)
+    with write_bind(engine).begin() as conn:
+        conn.execute(update(Job.__table__).where(Job.__table__.c.id == job_id).values(  # type: ignore[attr-defined]
+            status=JobStatus.done.value, finished_at=utcnow(), progress=1, total=1, counts={"partition": stored_id}))
 
 
 # ---- the ego network -----------------------------------------------------------------------------
@@ -416,7 +499,7 @@ def explore(
         omitted=max(0, matching - len(shown & {pid for m in groups.values() for pid in m})),
         focus=focus.id if focus is not None and focus.id in shown else None,
         focus_name=focus.name if focus is not None else None,
-        focus_connected=focus is not None and focus.id in part.community_of,
+        focus_connected=focus is not None and focus.id in part.community_of, communities_stale=part.stale,
     )
 
 

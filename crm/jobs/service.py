@@ -27,7 +27,11 @@ log = logging.getLogger("crm.jobs")
 J = cast(Table, Job.__table__)  # type: ignore[attr-defined]
 
 # kind -> "module:function"; the function takes (engine, job_id, progress=...) and is idempotent.
-TASKS = {"import": "crm.imports.importer:run_import_job", "rank": "crm.ranking.service:run_rank_job"}
+TASKS = {
+    "import": "crm.imports.importer:run_import_job",
+    "rank": "crm.ranking.service:run_rank_job",
+    "communities": "crm.graph.service:run_communities_job",
+}
 
 
 def task_for(kind: str) -> Callable[..., Any]:

@@ -15,6 +15,7 @@ from crm.errors import NotFound
 from crm.interactions.models import Interaction, Relationship
 from crm.profiles.models import Identity, Profile
 from crm.ranking import scoring
+from crm.ranking.bridges import Bridge, bridge_score
 from crm.ranking.models import RunStatus, ScoreRun, ScoreSnapshot, WeightSet
 
 SNAP = cast(Table, ScoreSnapshot.__table__)  # type: ignore[attr-defined]
@@ -78,6 +79,7 @@ class Explanation:
     drivers: list[Driver] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     contributions: int = 0
+    bridge: Bridge | None = None  # on the person's two-hop neighbourhood (crm.ranking.bridges)
 
     @property
     def total_points(self) -> float:
@@ -129,7 +131,23 @@ def explain(profile_id: int, *, session: Session) -> Explanation | None:
         drivers=_drivers(profile_id, run, weights, session=session),
         links=_links(profile_id, run, session=session),
         contributions=_contribution_count(profile_id, run, weights, session=session),
+        bridge=bridge_of(profile_id, session=session),
     )
+
+
+BRIDGE_NEIGHBOURHOOD = 80  # people measured around a person, at most
+
+
+def bridge_of(profile_id: int, *, session: Session) -> Bridge | None:
+    """How much the person bridges their neighbourhood (None without connections)."""
+    from crm.graph.service import ego_network
+
+    ego = ego_network(profile_id, session=session, hops=2, limit=BRIDGE_NEIGHBOURHOOD)
+    if not ego.edges:
+        return None
+    community_of = {node.id: node.community for node in ego.nodes}
+    direct = [node.id for node in ego.nodes if node.hop == 1]
+    return bridge_score(profile_id, ((e.source, e.target) for e in ego.edges), community_of, direct)
 
 
 def _reach_parts(profile_id: int, weights: dict[str, Any], *, session: Session) -> list[ReachPart]:

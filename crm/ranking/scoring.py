@@ -55,16 +55,6 @@ def contribution_points(kind_weight: np.ndarray | float, sentiment: np.ndarray |
     return np.asarray(kind_weight, dtype=np.float64) * factor * np.power(float(weights["monthly_decay"]), months)
 
 
-def advocacy_scores(n: int, owner: np.ndarray, kind_weight: np.ndarray, sentiment: np.ndarray,
-                    age_days: np.ndarray, weights: Mapping[str, Any], *, within_days: float | None = None) -> np.ndarray:
-    """Advocacy per person from their contributions (owner[i] is the person of contribution i);
-    `within_days` keeps only contributions of the last N days (period leaderboards)."""
-    points = contribution_points(kind_weight, sentiment, age_days, weights)
-    if within_days is not None:
-        points = np.where(age_days <= within_days, points, 0.0)
-    return np.bincount(owner, weights=points, minlength=n).astype(np.float64)
-
-
 def advocacy_by_period(n: int, owner: np.ndarray, kind_weight: np.ndarray, sentiment: np.ndarray,
                        age_days: np.ndarray, weights: Mapping[str, Any],
                        periods: Sequence[int]) -> tuple[np.ndarray, dict[int, np.ndarray]]:

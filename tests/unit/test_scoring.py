@@ -24,6 +24,8 @@ def test_identity_reach_counts_followers_times_weight_or_a_flat_presence():
     assert scoring.identity_reach("email", 5000, weights) == 0.0
     assert scoring.identity_reach("x", -5, weights) == 0.0
     assert scoring.identity_reach("unknown-platform", 7, weights) == 7.0  # no weight given: 1 per follower
+    assert scoring.identity_reach("x", None, weights) == 0.0  # followers unknown
+    assert scoring.identity_reach("x", 0, weights) == 0.0
 
 
 def test_reach_scores_sum_identities_per_person():
@@ -31,6 +33,9 @@ def test_reach_scores_sum_identities_per_person():
     owner = np.array([0, 0, 2, 2])
     reach = scoring.reach_scores(3, owner, ["x", "youtube", "discourse", "x"], np.array([10.0, 100.0, 3.0, 7.0]), weights)
     assert reach.tolist() == [60.0, 0.0, 107.0]
+    # A platform without a weight counts 1 per follower; no followers (or a negative count) count nothing.
+    other = scoring.reach_scores(2, np.array([0, 0, 1]), ["tiktok", "x", "x"], np.array([40.0, 0.0, -5.0]), weights)
+    assert other.tolist() == [40.0, 0.0]
 
 
 def test_contribution_points_weight_sentiment_and_monthly_decay():
@@ -45,26 +50,28 @@ def test_contribution_points_weight_sentiment_and_monthly_decay():
     assert scoring.contribution_points(2.0, None, -40.0, weights) == pytest.approx(2.0)  # the future counts as today
 
 
-def test_advocacy_scores_add_points_per_person_and_periods_cut_by_age():
+def test_advocacy_adds_points_per_person_and_periods_cut_by_age():
     weights = {**W, "sentiment": 0.5, "monthly_decay": 0.9}
-    owner = np.array([1, 1, 0, 1])
-    kind_weight = np.array([1.0, 3.0, 8.0, 2.0])
-    sentiment = np.array([np.nan, 1.0, -1.0, 0.0])
-    age = np.array([0.0, 10.0, 100.0, 400.0])
-    total = scoring.advocacy_scores(2, owner, kind_weight, sentiment, age, weights)
+    owner = np.array([1, 1, 0, 1, 1])
+    kind_weight = np.array([1.0, 3.0, 8.0, 2.0, 5.0])
+    sentiment = np.array([np.nan, 1.0, -1.0, 0.0, 0.5])
+    age = np.array([0.0, 10.0, 100.0, 400.0, 30.0])
+    total, within = scoring.advocacy_by_period(3, owner, kind_weight, sentiment, age, weights, (30, 365))
     expected = [scoring.contribution_points(k, s, a, weights) for k, s, a in zip(kind_weight, sentiment, age, strict=True)]
+    assert len(total) == 3 and total[2] == 0.0  # nobody's contributions still get a row
     assert total[0] == pytest.approx(expected[2])
-    assert total[1] == pytest.approx(expected[0] + expected[1] + expected[3])
-    recent = scoring.advocacy_scores(2, owner, kind_weight, sentiment, age, weights, within_days=30)
-    assert recent.tolist() == pytest.approx([0.0, expected[0] + expected[1]])
-    year = scoring.advocacy_scores(2, owner, kind_weight, sentiment, age, weights, within_days=365)
-    assert year.tolist() == pytest.approx([expected[2], expected[0] + expected[1]])
+    assert total[1] == pytest.approx(expected[0] + expected[1] + expected[3] + expected[4])
+    # The period includes its last day: a contribution exactly 30 days old counts for 30 days.
+    assert within[30].tolist() == pytest.approx([0.0, expected[0] + expected[1] + expected[4], 0.0])
+    assert within[365].tolist() == pytest.approx([expected[2], expected[0] + expected[1] + expected[4], 0.0])
+    assert expected[1] == pytest.approx(3.0 * 1.5 * 0.9 ** (10 / scoring.DAYS_PER_MONTH))  # sentiment counted
 
 
 def test_percentile_is_the_share_of_others_strictly_below():
     values = np.array([0.0, 0.0, 5.0, 10.0, 10.0, 20.0])
     assert scoring.percentiles(values).tolist() == pytest.approx([0.0, 0.0, 0.4, 0.6, 0.6, 1.0])
     assert scoring.percentiles(np.array([3.0])).tolist() == [0.0]
+    assert scoring.percentiles(np.array([2.0, 1.0])).tolist() == [1.0, 0.0]
     assert scoring.percentiles(np.array([], dtype=float)).tolist() == []
 
 
@@ -78,7 +85,7 @@ def test_combined_score_is_the_weighted_mean_of_percentiles():
 
 
 def test_level_thresholds_are_inclusive():
-    assert scoring.level_for(50.0, T) == 1
+    assert scoring.level_for(50.0, T) == 1 and isinstance(scoring.level_for(50.0, T), int)
     assert scoring.level_for(49.99, T) == 2
     assert scoring.level_for(15.0, T) == 2
     assert scoring.level_for(14.99, T) == 3
@@ -123,7 +130,8 @@ def test_ranks_order_by_score_then_tiebreak_then_id_and_skip_the_ineligible():
     eligible = np.array([True, True, True, True, False])
     tiebreak = np.array([0.0, 1.0, 2.0, 0.0, 0.0])
     ids = np.array([1, 2, 3, 4, 5])
-    assert scoring.ranks(scores, eligible, tiebreak, ids).tolist() == [3, 2, 1, 4, 0]
+    result = scoring.ranks(scores, eligible, tiebreak, ids)
+    assert result.tolist() == [3, 2, 1, 4, 0] and result.dtype.kind == "i"
     same = scoring.ranks(np.array([5.0, 5.0]), np.array([True, True]), np.array([1.0, 1.0]), np.array([9, 4]))
     assert same.tolist() == [2, 1]
 
@@ -134,6 +142,7 @@ def test_relevance_mixes_topic_overlap_and_keywords_ignoring_accents():
     assert scoring.relevance(["rust"], "", ["rust", "go"], []) == pytest.approx(0.5)
     assert scoring.relevance([], "Café y código", [], ["cafe"]) == pytest.approx(1.0)
     assert scoring.relevance(["x"], "y", [], []) == 0.0
+    assert scoring.relevance([], "nothing here", [], ["rust"]) == 0.0  # keywords only, none found
     assert scoring.relevance([], "", ["a"], ["b"]) == 0.0
 
 

@@ -10,13 +10,15 @@ from tests.access import (
     merges,
     people_list,
     ranking_boards,
+    ranking_relevance,
     ranking_weights,
     timeline,
     views,
 )
 
 EXPECTED_ACCESS = {}
-for _module in (core, people_list, views, identities, timeline, imports, merges, graph, ranking_boards, ranking_weights):
+for _module in (core, people_list, views, identities, timeline, imports, merges, graph, ranking_boards, ranking_weights,
+                ranking_relevance):
     _clash = EXPECTED_ACCESS.keys() & _module.ACCESS.keys()
     assert not _clash, f"listed twice: {_clash}"
     EXPECTED_ACCESS.update(_module.ACCESS)

@@ -108,12 +108,20 @@ def _load_seed(settings: Settings, seed_dir: Path | None, shift: bool) -> None:
     )
 
 
-@app.command()
+DEMO_HISTORY_MONTHS = 6
+seed_app = typer.Typer(help="Load the demo data (`crm seed`), or generate a synthetic community (`crm seed synthetic`).")
+app.add_typer(seed_app, name="seed")
+
+
+@seed_app.callback(invoke_without_command=True)
 def seed(
+    ctx: typer.Context,
     directory: Annotated[Path | None, typer.Option(help="Seed folder (default: the demo data shipped with Altavoz)")] = None,
     shift: Annotated[bool, typer.Option(help="Move the dates so the newest interaction is today")] = True,
 ) -> None:
     """Load demo data into an empty database."""
+    if ctx.invoked_subcommand is not None:
+        return
     from crm.db import ensure_schema_current
     from crm.imports.seed_loader import SeedError
 
@@ -124,6 +132,53 @@ def seed(
     except SeedError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
+    _rank(_engine(settings), DEMO_HISTORY_MONTHS if shift else 0)  # shifted dates end today: history makes sense
+
+
+@seed_app.command("synthetic")
+def seed_synthetic(
+    profiles: Annotated[int, typer.Option(help="People to add (at most 5,000,000)")] = 1000,
+    edges: Annotated[int, typer.Option(help="Relationships among them")] = 10_000,
+    interactions: Annotated[int, typer.Option(help="Interactions by them")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data")] = 7,
+    derived_edges: Annotated[bool, typer.Option(help="Also derive edges from interactions with a counterpart")] = True,
+) -> None:
+    """Add a realistic, heavy-tailed synthetic community (for benchmarks); adds to what is there."""
+    from crm.db import SchemaOutOfDate, ensure_schema_current
+    from crm.ranking.synthetic import check_sizes, generate
+
+    try:
+        check_sizes(profiles, edges, interactions, seed)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    engine = _engine(Settings())
+    try:
+        ensure_schema_current(engine)
+    except SchemaOutOfDate as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+        stages = {"planning": "Drawing the graph and the activity", "people": "Writing people and identities",
+                  "relationships": "Writing relationships", "interactions": "Writing interactions",
+                  "derived columns": "Refreshing reach, contributions, search",
+                  "derived edges": "Deriving edges from interactions"}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stages.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = generate(engine, profiles=profiles, edges=edges, interactions=interactions, seed=seed,
+                          progress=report, derived_edges=derived_edges)
+    console.print(
+        f"Added {result.profiles:,} people (ids {result.first_profile_id}–{result.last_profile_id}), "
+        f"{result.identities:,} identities, {result.relationships:,} relationships "
+        f"(+{result.derived_relationships:,} from interactions) and {result.interactions:,} interactions "
+        f"in {sum(result.seconds.values()):.1f} s."
+    )
 
 
 def _serve(settings: Settings, workers: int = 1) -> None:
@@ -167,9 +222,6 @@ def serve(
         os.environ.update({"CRM_HOST": settings.host, "CRM_PORT": str(settings.port)})
     console.print(f"Altavoz on http://{settings.host}:{settings.port}/")
     _serve(settings, workers)
-
-
-DEMO_HISTORY_MONTHS = 6
 
 
 @app.command()

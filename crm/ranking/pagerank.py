@@ -120,7 +120,7 @@ def pagerank(
     dst = dst.astype(index, copy=False)
     # Out-weight of each node; the matrix holds Pᵀ: entry (t, s) = w(s→t) / out(s), duplicates summed.
     out = np.bincount(src, weights=w, minlength=n) if w is not None else np.bincount(src, minlength=n).astype(np.float64)
-    dangling = (out == 0).astype(np.float64)
+    dangling = np.flatnonzero(out == 0)
     with np.errstate(divide="ignore"):
         inverse = np.where(out > 0, 1.0 / out, 0.0)
     del out
@@ -138,7 +138,9 @@ def pagerank(
     iterations = 0
     for iterations in range(1, int(max_iter) + 1):  # noqa: B007  (the count is returned)
         new = matrix @ x
-        leaked = float(np.dot(dangling, x))  # rank held by dangling nodes, spread over everyone
+        # Rank held by dangling nodes, spread over everyone. (A gather and a sum, not np.dot: BLAS threads
+        # spin and slow the whole step down several times over when the cores are busy.)
+        leaked = float(x[dangling].sum())
         new *= d
         new += d * leaked / n + teleport
         np.subtract(new, x, out=change)

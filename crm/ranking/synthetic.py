@@ -36,12 +36,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from crm.db import utcnow, write_bind
 from crm.interactions.models import CONTRIBUTION_KINDS, OUR_KINDS, Interaction, Relationship, RelationshipOrigin
@@ -114,10 +116,15 @@ TOPICS = [("kubernetes", "Kubernetes", "Kubernetes"), ("python", "Python", "Pyth
           ("mobile", "mobile", "desarrollo móvil")]
 TAGS = ["beta tester", "meetup speaker", "vip", "newsletter"]
 # role, weight as the first role, English and Spanish title for the bio
-ROLES = [("customer", 38, "Developer", "Desarrollador/a"), ("evangelist", 16, "Developer advocate", "Developer advocate"),
-         ("influencer", 10, "Content creator", "Creador/a de contenido"), ("moderator", 6, "Forum moderator", "Moderador/a del foro"),
-         ("partner", 6, "Consultant", "Consultor/a"), ("journalist", 3, "Tech journalist", "Periodista tecnológico/a"),
-         ("other", 21, "Engineer", "Ingeniero/a")]  # fmt: skip
+ROLES = [
+    ("customer", 38, "Developer", "Desarrollador/a"),
+    ("evangelist", 16, "Developer advocate", "Developer advocate"),
+    ("influencer", 10, "Content creator", "Creador/a de contenido"),
+    ("moderator", 6, "Forum moderator", "Moderador/a del foro"),
+    ("partner", 6, "Consultant", "Consultor/a"),
+    ("journalist", 3, "Tech journalist", "Periodista tecnológico/a"),
+    ("other", 21, "Engineer", "Ingeniero/a"),
+]
 TEAM_ROLE = "employee_advocate"
 STATUSES = [("active", 50), ("prospect", 30), ("inactive", 17), ("do_not_contact", 3)]
 BASES = [("consent", 40), ("legitimate_interest", 35), ("contract", 5), ("", 20)]
@@ -141,7 +148,8 @@ INTERACTION_KINDS = [
     ("post", 25, ("x", "linkedin", "instagram", "reddit"), "Post on {t}", "Publicación sobre {t}", 0.05, 1.0),
     ("reply", 20, ("x", "linkedin", "reddit"), "Reply about {t}", "Respuesta sobre {t}", 0.6, 0.2),
     ("forum_answer", 15, ("discourse",), "Answered a question on {t}", "Respondió una pregunta sobre {t}", 0.6, 0.05),
-    ("mention", 15, ("x", "linkedin", "instagram"), "Mentioned us in a thread on {t}", "Nos mencionó en un hilo sobre {t}", 0.5, 0.8),
+    ("mention", 15, ("x", "linkedin", "instagram"), "Mentioned us in a thread on {t}", "Nos mencionó en un hilo sobre {t}",
+     0.5, 0.8),
     ("review", 3, ("web",), "Review: {t}", "Reseña: {t}", 0.0, 0.3),
     ("talk", 1, ("event",), "Talk on {t}", "Charla sobre {t}", 0.0, 0.5),
     ("article", 3, ("blog",), "Article on {t}", "Artículo sobre {t}", 0.0, 0.6),
@@ -339,93 +347,122 @@ def _slug(text_: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", stats.fold(text_))
 
 
-def _high_water(engine: Engine) -> int:
+def _high_water(conn: Connection) -> int:
     """The highest profile id ever handed out (ids are never reused), 0 on an empty database."""
-    with engine.connect() as conn:
-        top = int(conn.execute(select(func.coalesce(func.max(_P.c.id), 0))).scalar_one())
-        if conn.dialect.name == "sqlite":
-            seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'profile'")).scalar()
-        else:
-            name = conn.execute(text("SELECT pg_get_serial_sequence('profile', 'id')")).scalar()
-            seq = conn.execute(text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {name}")).scalar() if name else 0
+    top = int(conn.execute(select(func.coalesce(func.max(_P.c.id), 0))).scalar_one())
+    if conn.dialect.name == "sqlite":
+        seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'profile'")).scalar()
+    else:
+        name = conn.execute(text("SELECT pg_get_serial_sequence('profile', 'id')")).scalar_one()
+        seq = conn.execute(text(f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {name}")).scalar()
     return max(top, int(seq or 0))
+
+
+@lru_cache(maxsize=200_000)
+def _fold(text_: str) -> str:
+    return stats.fold(text_)
+
+
+def _search_text(profile: dict[str, Any], handles: list[str]) -> str:
+    """stats.search_text_of, folding each part once (names, places and bios repeat): folding is per
+    character and no part starts with a combining mark, so folding the parts is folding the whole."""
+    parts = [profile["display_name"], " ".join(handles), " ".join(profile["topics"]), " ".join(profile["tags"]),
+             profile["location"], profile["bio"]]
+    return " | ".join(_fold(part) for part in parts if part)
 
 
 def _people_rows(plan: _Plan, batch: int, lo: int, hi: int, contributions: np.ndarray,
                  latest: np.ndarray) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
-    """Profiles lo..hi-1 and, for each, its identities (profile_id filled in once known)."""
+    """Profiles lo..hi-1 and, for each, its identities (profile_id is filled in when known). Every random
+    number of the batch is drawn first, as arrays; the loop only assembles rows."""
     rng = _rng(plan.seed, 3, batch)
     size = hi - lo
     now = plan.now
+    spanish = plan.spanish[lo:hi]
+    first_i = np.where(spanish, rng.integers(0, len(FIRST_ES), size), rng.integers(0, len(FIRST_EN), size))
+    last_i = np.where(spanish, rng.integers(0, len(LAST_ES), size), rng.integers(0, len(LAST_EN), size))
+    second_i = np.where(spanish & (rng.random(size) < 0.3), rng.integers(0, len(LAST_ES), size), -1)
+    city_i = np.where(spanish, rng.integers(0, len(CITIES_ES), size), rng.integers(0, len(CITIES_EN), size))
+    extra_role = np.where(rng.random(size) < 0.1, rng.choice(len(ROLES), size, p=_weights(ROLES)), -1)
+    topic_count = rng.integers(0, 3, size)
+    extra_topics = rng.integers(0, len(TOPICS), (size, 2))
     status = rng.choice(len(STATUSES), size, p=_weights(STATUSES))
     basis = rng.choice(len(BASES), size, p=_weights(BASES))
+    contact, feature, tagged = rng.random(size) < 0.85, rng.random(size) < 0.3, rng.random(size) < 0.05
+    tag_i = rng.integers(0, len(TAGS), size)
+    consent_days, created_days = rng.integers(0, 900, size), rng.integers(0, 1100, size)
+    # Identities: 1-3 distinct platforms each, drawn by weight without replacement (Efraimidis-Spirakis keys).
     n_identities = rng.choice([1, 2, 3], size, p=[0.5, 0.33, 0.17])
-    platform_weights = _weights(PLATFORMS)
+    keys = rng.random((size, len(PLATFORMS))) ** (1.0 / np.array([float(p[1]) for p in PLATFORMS]))
+    platforms = np.argsort(-keys, axis=1)[:, :3]
+    noise = rng.normal(0.0, 1.0, (size, 3))
+    forum = rng.poisson(1.5, (size, 3))
+    following, posts = rng.lognormal(5.0, 1.2, (size, 3)), rng.lognormal(4.5, 1.5, (size, 3))
+    rate, rated = np.minimum(30.0, rng.lognormal(0.7, 0.6, (size, 3))), rng.random((size, 3)) < 0.7
+    verify = rng.random((size, 3)) < 0.6
+    style = rng.integers(0, 3, (size, 3))
     profiles, identities = [], []
     for j in range(size):
         i = lo + j
-        es = bool(plan.spanish[i])
-        first = str(rng.choice(FIRST_ES if es else FIRST_EN))
-        last = str(rng.choice(LAST_ES if es else LAST_EN))
-        if es and rng.random() < 0.3:
-            last = f"{last} {rng.choice(LAST_ES)}"
-        name = f"{first} {last}"
+        es = bool(spanish[j])
+        first = (FIRST_ES if es else FIRST_EN)[first_i[j]]
+        last = (LAST_ES if es else LAST_EN)[last_i[j]]
+        name = f"{first} {last}" if second_i[j] < 0 else f"{first} {last} {LAST_ES[second_i[j]]}"
         number = plan.run + i + 1
         team = bool(plan.team[i])
-        role = ROLES[int(plan.role[i])]
+        role = ROLES[plan.role[i]]
         roles = [TEAM_ROLE] if team else [role[0]]
-        if not team and rng.random() < 0.1:
-            extra = ROLES[int(rng.choice(len(ROLES), p=_weights(ROLES)))][0]
-            if extra not in roles:
-                roles.append(extra)
-        main = int(plan.community_topic[plan.community[i]])
-        extra_topics = rng.choice(len(TOPICS), int(rng.integers(0, 3)), replace=False).tolist()
-        topics = [TOPICS[t][0] for t in dict.fromkeys([main, *extra_topics])]
-        city = str(rng.choice(CITIES_ES if es else CITIES_EN))
-        words = [TOPICS[t][2 if es else 1] for t in dict.fromkeys([main, *extra_topics])]
-        title = "Community team" if team and not es else "Equipo de comunidad" if team else role[3 if es else 2]
-        bio = (f"{title} en {city.split(',')[0]}; habla de {' y '.join(words[:2])}." if es
-               else f"{title} in {city.split(',')[0]}, into {' and '.join(words[:2])}.")
-        state = STATUSES[int(status[j])][0]
-        consent_basis = BASES[int(basis[j])][0]
-        tags = [str(rng.choice(TAGS))] if rng.random() < 0.05 else []
-        # Identities: distinct platforms, followers from the person's fame and the platform's audience.
-        chosen = rng.choice(len(PLATFORMS), int(n_identities[j]), replace=False, p=platform_weights)
+        if not team and extra_role[j] >= 0 and ROLES[extra_role[j]][0] not in roles:
+            roles.append(ROLES[extra_role[j]][0])
+        chosen_topics = list(dict.fromkeys([int(plan.community_topic[plan.community[i]]),
+                                            *extra_topics[j, : topic_count[j]].tolist()]))
+        city = (CITIES_ES if es else CITIES_EN)[city_i[j]]
+        town = city.split(",")[0]
+        words = [TOPICS[t][2 if es else 1] for t in chosen_topics[:2]]
+        if es:
+            bio = f"{'Equipo de comunidad' if team else role[3]} en {town}; habla de {' y '.join(words)}."
+        else:
+            bio = f"{'Community team' if team else role[2]} in {town}, into {' and '.join(words)}."
+        state, consent_basis = STATUSES[status[j]][0], BASES[basis[j]][0]
+        # Handles: the person's name and their number, written in one of three usual ways.
+        f, lname = _slug(first), _slug(last.split()[0])
+        styles = (f"{f}_{lname}_{number}", f"{f}{lname}{number}", f"{f}.{lname[:1]}{number}")
+        fame = float(plan.fame[i])
         rows = []
-        base = f"{_slug(first)}_{_slug(last.split()[0])}"
-        for p in chosen.tolist():
-            platform, _, mu, sigma, url = PLATFORMS[p]
+        for slot in range(int(n_identities[j])):
+            platform, _, mu, sigma, url = PLATFORMS[platforms[j, slot]]
+            handle = styles[style[j, slot]]
+            social = mu is not None and sigma is not None
             if platform == "email":
-                handle, followers = f"{base.replace('_', '.')}.{number}@example.com", 0
-            elif mu is None:  # a forum account: a handful of followers at most
-                handle, followers = f"{base}_{number}", int(rng.poisson(1.5))
+                handle, followers = f"{f}.{lname}.{number}@example.com", 0
+            elif not social:  # a forum account: a handful of followers at most
+                handle, followers = f"{f}_{lname}_{number}", int(forum[j, slot])
             else:
-                handle = f"{base}_{number}"
-                followers = int(min(5e8, np.exp(mu + sigma * (0.75 * plan.fame[i] + 0.66 * rng.normal()))))
+                followers = int(min(5e8, np.exp(mu + sigma * (0.75 * fame + 0.66 * noise[j, slot]))))
             rows.append({
                 "platform": platform, "handle": handle, "handle_key": normalise_handle(platform, handle),
                 "url": url.format(h=handle) if url else "", "followers": followers,
-                "following": int(rng.lognormal(5.0, 1.2)) if mu is not None else 0,
-                "posts": int(rng.lognormal(4.5, 1.5)) if platform != "email" else 0,
-                "engagement_rate": round(float(min(30.0, rng.lognormal(0.7, 0.6))), 2) if mu is not None and rng.random() < 0.7 else None,
-                "verified": bool(followers >= 100_000 and rng.random() < 0.6),
+                "following": int(following[j, slot]) if social else 0,
+                "posts": int(posts[j, slot]) if platform != "email" else 0,
+                "engagement_rate": round(float(rate[j, slot]), 2) if social and rated[j, slot] else None,
+                "verified": bool(followers >= 100_000 and verify[j, slot]),
                 "last_synced_at": None, "created_at": now, "updated_at": now,
             })  # fmt: skip
         profile = {
-            "display_name": name, "roles": roles, "is_team_member": team, "bio": bio, "topics": topics,
-            "language": "es" if es else "en", "location": city, "status": state,
-            "may_contact": state != "do_not_contact" and consent_basis != "" and rng.random() < 0.85,
-            "may_feature": rng.random() < 0.3, "consent_basis": consent_basis,
-            "consent_date": (now - timedelta(days=int(rng.integers(0, 900)))).date() if consent_basis else None,
-            "owner_id": None, "tags": tags,
-            "created_at": now - timedelta(days=int(rng.integers(0, 1100))), "updated_at": now,
+            "display_name": name, "roles": roles, "is_team_member": team, "bio": bio,
+            "topics": [TOPICS[t][0] for t in chosen_topics], "language": "es" if es else "en", "location": city,
+            "status": state, "may_contact": bool(state != "do_not_contact" and consent_basis and contact[j]),
+            "may_feature": bool(feature[j]), "consent_basis": consent_basis,
+            "consent_date": (now - timedelta(days=int(consent_days[j]))).date() if consent_basis else None,
+            "owner_id": None, "tags": [TAGS[tag_i[j]]] if tagged[j] else [],
+            "created_at": now - timedelta(days=int(created_days[j])), "updated_at": now,
         }
         ago = int(latest[i])
         profile.update(
             reach=sum(r["followers"] for r in rows),
             contribution_count=int(contributions[i]),
             last_activity_at=now - timedelta(seconds=ago) if ago >= 0 else None,
-            search_text=stats.search_text_of(profile, [r["handle"] for r in rows]),
+            search_text=_search_text(profile, [r["handle"] for r in rows]),
             sort_name=stats.sort_name_of(name),
         )
         profiles.append(profile)
@@ -433,16 +470,29 @@ def _people_rows(plan: _Plan, batch: int, lo: int, hi: int, contributions: np.nd
     return profiles, identities
 
 
-def _insert_people(plan: _Plan, engine: Engine, contributions: np.ndarray, latest: np.ndarray,
+def _reserve_ids(conn: Connection, size: int) -> list[int]:
+    """`size` new profile ids, inside the batch's write transaction: from the sequence on PostgreSQL;
+    on SQLite (which holds the write lock from BEGIN IMMEDIATE) the next ones after the highest ever
+    handed out, which AUTOINCREMENT then records. Explicit ids let a batch be one multi-row INSERT:
+    asking SQLite for ids in order (RETURNING) sends the rows one by one."""
+    if conn.dialect.name == "postgresql":
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence('profile', 'id')")).scalar_one()
+        return [int(v) for v in conn.execute(text("SELECT nextval(:seq) FROM generate_series(1, :n)"),
+                                             {"seq": sequence, "n": size}).scalars()]
+    top = _high_water(conn)
+    return list(range(top + 1, top + 1 + size))
+
+
+def _insert_people(plan: _Plan, conn: Connection, contributions: np.ndarray, latest: np.ndarray,
                    report: Callable[[int], None]) -> tuple[np.ndarray, int]:
     ids = np.zeros(plan.n, dtype=np.int64)
     written = 0
     for batch, lo in enumerate(range(0, plan.n, PROFILE_BATCH)):
         hi = min(plan.n, lo + PROFILE_BATCH)
         profiles, identities = _people_rows(plan, batch, lo, hi, contributions, latest)
-        with write_bind(engine).begin() as conn:
-            new_ids = [int(pid) for pid in conn.execute(
-                insert(_P).returning(_P.c.id, sort_by_parameter_order=True), profiles).scalars()]
+        with conn.begin():
+            new_ids = _reserve_ids(conn, hi - lo)
+            conn.execute(insert(_P), [{**row, "id": pid} for pid, row in zip(new_ids, profiles, strict=True)])
             rows = [{**row, "profile_id": pid} for pid, rows_ in zip(new_ids, identities, strict=True) for row in rows_]
             conn.execute(insert(_I), rows)
         ids[lo:hi] = new_ids
@@ -451,82 +501,102 @@ def _insert_people(plan: _Plan, engine: Engine, contributions: np.ndarray, lates
     return ids, written
 
 
-def _insert_edges(plan: _Plan, engine: Engine, ids: np.ndarray, edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+def _insert_edges(plan: _Plan, conn: Connection, ids: np.ndarray, edges: tuple[np.ndarray, np.ndarray, np.ndarray],
                   report: Callable[[int], None]) -> None:
     sources, targets, kinds = edges
     m = len(sources)
     order = np.lexsort((kinds, targets, sources))  # written in key order: the unique index grows at its end
     rng = _rng(plan.seed, 4)
     strength = np.clip(np.round(rng.beta(2.0, 3.0, m), 3), 0.001, 1.0)
-    first_ago = rng.random(m) * WINDOW_DAYS * 86400
-    last_ago = first_ago * rng.random(m) ** 2  # last seen between first seen and now, mostly recent
+    first_ago = (rng.random(m) * WINDOW_DAYS * 86400).astype(np.int64)
+    last_ago = (first_ago * rng.random(m) ** 2).astype(np.int64)  # between first seen and now, mostly recent
     now = plan.now
     origin = RelationshipOrigin.imported.value
     kind_names = [k[0] for k in EDGE_KINDS]
     for start in range(0, m, ROW_BATCH):
         part = order[start : start + ROW_BATCH]
         rows = []
-        for e, s, t, k in zip(part.tolist(), ids[sources[part]].tolist(), ids[targets[part]].tolist(),
-                              kinds[part].tolist(), strict=True):
-            first = now - timedelta(seconds=int(first_ago[e]))
-            rows.append({"source_id": s, "target_id": t, "kind": kind_names[k], "strength": float(strength[e]),
-                         "first_seen": first, "last_seen": now - timedelta(seconds=int(last_ago[e])),
-                         "origin": origin, "created_at": first, "updated_at": None})
-        with write_bind(engine).begin() as conn:
+        for s, t, k, strong, first, last in zip(
+                ids[sources[part]].tolist(), ids[targets[part]].tolist(), kinds[part].tolist(),
+                strength[part].tolist(), first_ago[part].tolist(), last_ago[part].tolist(), strict=True):
+            seen = now - timedelta(seconds=first)
+            rows.append({"source_id": s, "target_id": t, "kind": kind_names[k], "strength": strong,
+                         "first_seen": seen, "last_seen": now - timedelta(seconds=last), "origin": origin,
+                         "created_at": seen, "updated_at": None})
+        with conn.begin():
             conn.execute(insert(_R), rows)
         report(min(m, start + ROW_BATCH))
 
 
-def _insert_interactions(plan: _Plan, engine: Engine, ids: np.ndarray, k: int,
+def _insert_interactions(plan: _Plan, conn: Connection, ids: np.ndarray, k: int,
                          edges: tuple[np.ndarray, np.ndarray, np.ndarray], report: Callable[[int], None]) -> None:
     n = plan.n
     sources, targets, _ = edges
     # Out-neighbours of each person (CSR): a counterpart is usually someone the person is linked to.
-    by_source = np.argsort(sources, kind="stable")
-    neighbours = targets[by_source]
+    neighbours = targets[np.argsort(sources, kind="stable")]
     degree = np.bincount(sources, minlength=n)
     offsets = np.concatenate([[0], np.cumsum(degree)])
     counterpart_p = np.array([kd[5] for kd in INTERACTION_KINDS])
     reach_share = np.array([kd[6] for kd in INTERACTION_KINDS])
+    complaint = np.array([kd[0] == "complaint" for kd in INTERACTION_KINDS])
+    titles = [[kd[3].format(t=t[1]) for t in TOPICS] for kd in INTERACTION_KINDS], \
+        [[kd[4].format(t=t[2]) for t in TOPICS] for kd in INTERACTION_KINDS]
     now = plan.now
     for chunk, start, size in _interaction_chunks(k):
         rng, person, kind, age = _skeleton(plan, chunk, size)
-        topic_draw = rng.random(size) < 0.7
-        topic = np.where(topic_draw, plan.community_topic[plan.community[person]], rng.integers(0, len(TOPICS), size))
+        topic = np.where(rng.random(size) < 0.7, plan.community_topic[plan.community[person]],
+                         rng.integers(0, len(TOPICS), size))
         channel_pick = rng.random(size)
         has_counterpart = rng.random(size) < counterpart_p[kind]
         linked = (degree[person] > 0) & (rng.random(size) < 0.8)
-        slot = offsets[person] + (rng.random(size) * np.maximum(degree[person], 1)).astype(np.int64)
-        other = np.where(linked, neighbours[np.minimum(slot, max(len(neighbours) - 1, 0))] if len(neighbours) else 0,
-                         _draw(plan.attract_cdf, rng, size))
+        slot = np.minimum(offsets[person] + (rng.random(size) * degree[person]).astype(np.int64), max(len(neighbours) - 1, 0))
+        other = np.where(linked, neighbours[slot] if len(neighbours) else 0, _draw(plan.attract_cdf, rng, size))
         has_counterpart &= other != person
         audience = np.exp(5.0 + 1.5 * plan.fame[person] + rng.normal(0, 1, size)) * reach_share[kind]
         reach = np.minimum(audience, 1e9).astype(np.int64)
         engagements = (reach * np.clip(rng.lognormal(-3.9, 0.8, size), 0, 1)).astype(np.int64)
         known = rng.random(size) < 0.45
-        sentiment = np.clip(np.round(rng.normal(0.35, 0.4, size), 2), -1.0, 1.0)
-        complaint = np.array(_KIND_NAMES)[kind] == "complaint"
-        sentiment[complaint] = -np.abs(sentiment[complaint]) - 0.2
+        sentiment = np.round(rng.normal(0.35, 0.4, size), 2)
+        sentiment[complaint[kind]] = -np.abs(sentiment[complaint[kind]]) - 0.2
         sentiment = np.clip(sentiment, -1.0, 1.0)
+        # Written in person order, so each batch touches the (profile_id, occurred_at) index in order.
+        order = np.argsort(person, kind="stable")
         rows = []
-        for j, (p, kd, ago, tp, ch, cp, oth, rch, eng, kn, snt) in enumerate(zip(
-                person.tolist(), kind.tolist(), age.tolist(), topic.tolist(), channel_pick.tolist(),
-                has_counterpart.tolist(), other.tolist(), reach.tolist(), engagements.tolist(), known.tolist(),
-                sentiment.tolist(), strict=True)):
-            name, _, channels, title_en, title_es, _, _ = INTERACTION_KINDS[kd]
-            es = plan.spanish[p]
+        for j, p, es, kd, ago, tp, ch, cp, oth, rch, eng, kn, snt in zip(
+                (start + order).tolist(), ids[person[order]].tolist(), plan.spanish[person[order]].tolist(),
+                kind[order].tolist(), age[order].tolist(), topic[order].tolist(), channel_pick[order].tolist(),
+                has_counterpart[order].tolist(), ids[other[order]].tolist(), reach[order].tolist(),
+                engagements[order].tolist(), known[order].tolist(), sentiment[order].tolist(), strict=True):
+            channels = INTERACTION_KINDS[kd][2]
             when = now - timedelta(seconds=ago)
             rows.append({
-                "profile_id": int(ids[p]), "kind": name, "channel": channels[int(ch * len(channels))],
-                "url": "", "title": (title_es if es else title_en).format(t=TOPICS[tp][2 if es else 1]), "body": "",
-                "occurred_at": when, "reach": rch, "engagements": eng, "sentiment": snt if kn else None,
-                "counterpart_id": int(ids[oth]) if cp else None, "source": SOURCE,
-                "external_id": f"syn-{plan.run}-{start + j:09d}", "created_by_id": None, "created_at": when,
-                "updated_at": None,
+                "profile_id": p, "kind": _KIND_NAMES[kd], "channel": channels[int(ch * len(channels))],
+                "url": "", "title": titles[es][kd][tp], "body": "", "occurred_at": when, "reach": rch,
+                "engagements": eng, "sentiment": snt if kn else None, "counterpart_id": oth if cp else None,
+                "source": SOURCE, "external_id": f"syn-{plan.run}-{j:09d}", "created_by_id": None,
+                "created_at": when, "updated_at": None,
             })  # fmt: skip
-        with write_bind(engine).begin() as conn:
+        with conn.begin():
             conn.execute(insert(_X), rows)
         report(start + size)
+
+
+@contextmanager
+def _writer(engine: Engine, cache_kib: int = 262_144) -> Iterator[Connection]:
+    """One connection for the whole run, each batch its own transaction (BEGIN IMMEDIATE on SQLite).
+    On SQLite its page cache is raised meanwhile (to 256 MiB from 2 MiB): inserting a million rows into
+    six indexes otherwise re-reads and re-writes the same pages batch after batch. Put back after."""
+    with write_bind(engine).connect() as conn:
+        if conn.dialect.name != "sqlite":
+            yield conn
+            return
+        raw: Any = conn.connection.driver_connection
+        previous = int(raw.execute("PRAGMA cache_size").fetchone()[0])
+        raw.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+        try:
+            yield conn
+        finally:
+            raw.execute(f"PRAGMA cache_size = {previous}")
 
 
 def generate(engine: Engine, *, profiles: int, edges: int, interactions: int, seed: int = 7,
@@ -550,45 +620,52 @@ def generate(engine: Engine, *, profiles: int, edges: int, interactions: int, se
         return report
 
     began = time.perf_counter()
-    plan = _plan(profiles, seed, clock, _high_water(engine))
+    report = stage("planning", 3)
+    with engine.connect() as conn:
+        run = _high_water(conn)
+    plan = _plan(profiles, seed, clock, run)
+    report(1)
     drawn = _edges(plan, edges)
+    report(2)
     contributions, latest = _activity(plan, interactions)
+    report(3)
     seconds["planning"] = time.perf_counter() - began
 
-    began = time.perf_counter()
-    ids, identity_count = _insert_people(plan, engine, contributions, latest, stage("people", profiles))
-    seconds["people"] = time.perf_counter() - began
-    began = time.perf_counter()
-    _insert_edges(plan, engine, ids, drawn, stage("relationships", edges))
-    seconds["relationships"] = time.perf_counter() - began
-    began = time.perf_counter()
-    _insert_interactions(plan, engine, ids, interactions, drawn, stage("interactions", interactions))
-    seconds["interactions"] = time.perf_counter() - began
-    del drawn
-
-    # The derived columns, as crm.profiles.stats computes them (nothing is written where they agree).
-    began = time.perf_counter()
-    everyone = ids.tolist()
-    report = stage("derived columns", profiles)
-    for start in range(0, profiles, REFRESH_BATCH):
-        with write_bind(engine).begin() as conn:
-            stats.refresh_on_connection(conn, everyone[start : start + REFRESH_BATCH])
-        report(min(profiles, start + REFRESH_BATCH))
-    seconds["derived columns"] = time.perf_counter() - began
-
-    derived = 0
-    if derived_edges and interactions:
+    with _writer(engine) as conn:
         began = time.perf_counter()
-        report = stage("derived edges", profiles)
+        ids, identity_count = _insert_people(plan, conn, contributions, latest, stage("people", profiles))
+        seconds["people"] = time.perf_counter() - began
+        began = time.perf_counter()
+        _insert_edges(plan, conn, ids, drawn, stage("relationships", edges))
+        seconds["relationships"] = time.perf_counter() - began
+        began = time.perf_counter()
+        _insert_interactions(plan, conn, ids, interactions, drawn, stage("interactions", interactions))
+        seconds["interactions"] = time.perf_counter() - began
+        del drawn
+
+        # The derived columns, as crm.profiles.stats computes them (nothing is written where they agree).
+        began = time.perf_counter()
+        everyone = ids.tolist()
+        report = stage("derived columns", profiles)
         for start in range(0, profiles, REFRESH_BATCH):
-            with write_bind(engine).begin() as conn:
-                refresh_derived_edges(conn, everyone[start : start + REFRESH_BATCH])
+            with conn.begin():
+                stats.refresh_on_connection(conn, everyone[start : start + REFRESH_BATCH])
             report(min(profiles, start + REFRESH_BATCH))
-        with engine.connect() as conn:
-            derived = int(conn.execute(select(func.count()).select_from(_R).where(
-                _R.c.origin == RelationshipOrigin.interaction.value,
-                _R.c.source_id.between(int(ids.min()), int(ids.max())))).scalar_one())
-        seconds["derived edges"] = time.perf_counter() - began
+        seconds["derived columns"] = time.perf_counter() - began
+
+        derived = 0
+        if derived_edges and interactions:
+            began = time.perf_counter()
+            report = stage("derived edges", profiles)
+            for start in range(0, profiles, REFRESH_BATCH):
+                with conn.begin():
+                    refresh_derived_edges(conn, everyone[start : start + REFRESH_BATCH])
+                report(min(profiles, start + REFRESH_BATCH))
+            with conn.begin():
+                derived = int(conn.execute(select(func.count()).select_from(_R).where(
+                    _R.c.origin == RelationshipOrigin.interaction.value,
+                    _R.c.source_id.between(int(ids.min()), int(ids.max())))).scalar_one())
+            seconds["derived edges"] = time.perf_counter() - began
     return SyntheticResult(profiles=profiles, identities=identity_count, relationships=edges, interactions=interactions,
                            derived_relationships=derived, first_profile_id=int(ids.min()), last_profile_id=int(ids.max()),
                            seconds=seconds)

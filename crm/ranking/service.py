@@ -166,7 +166,7 @@ def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
 
 def load_inputs(conn: Connection, as_of: datetime, *, contribution_kinds: list[str]) -> Inputs:
     people = conn.execute(select(P.c.id, P.c.is_team_member, P.c.score, P.c.score_rank, P.c.level, P.c.advocacy,
-                                 P.c.influence, P.c.level_below_runs, P.c.scored_at).order_by(P.c.id)).all()
+                                 P.c.influence, P.c.level_below_runs, P.c.scored_at.is_not(None)).order_by(P.c.id)).all()
     n = len(people)
     ids = np.fromiter((r[0] for r in people), dtype=np.int64, count=n)
     previous: dict[str, np.ndarray] = {
@@ -176,7 +176,7 @@ def load_inputs(conn: Connection, as_of: datetime, *, contribution_kinds: list[s
         "advocacy": np.fromiter((r[5] or 0.0 for r in people), dtype=np.float64, count=n),
         "influence": np.fromiter((r[6] or 0.0 for r in people), dtype=np.float64, count=n),
         "level_below_runs": np.fromiter((r[7] or 0 for r in people), dtype=np.int32, count=n),
-        "known": np.fromiter((r[8] is not None for r in people), dtype=bool, count=n),
+        "known": np.fromiter((bool(r[8]) for r in people), dtype=bool, count=n),  # scored before
     }
     team = np.fromiter((bool(r[1]) for r in people), dtype=bool, count=n)
 

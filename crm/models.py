@@ -12,7 +12,7 @@ from crm.ranking.models import ScoreRun, ScoreSnapshot, WeightSet
 from crm.views.models import SavedView
 
 __all__ = [
-    "ApiToken", "AuditEvent", "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload", "Interaction", "Job",
-    "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User", "UserSession",
-    "WeightSet",
+    "ApiToken", "AuditEvent", "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload",
+    "Interaction", "Job", "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User",
+    "UserSession", "WeightSet",
 ]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from crm.api.common import error_responses
 from crm.deps import DB, CurrentUser
 from crm.ranking.relevance import RelevanceQuery, relevant
 
@@ -23,7 +24,7 @@ class RelevanceOut(BaseModel):
     keywords: list[str]
 
 
-@router.get("/ranking/relevance", response_model=list[RelevanceOut])
+@router.get("/ranking/relevance", response_model=list[RelevanceOut], responses=error_responses())
 def relevance(db: DB, user: CurrentUser, params: Annotated[RelevanceQuery, Query()]) -> list[RelevanceOut]:
     """People ordered by relevance (0..1) to the topics and keywords: 0.6 × the share of the topics they
     have + 0.4 × the share of the keywords found in their bio, handles, topics and recent contributions

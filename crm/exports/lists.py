@@ -27,6 +27,7 @@ from crm.i18n import N_
 from crm.profiles.models import Identity, Profile
 from crm.profiles.search import DEFAULT_COLUMNS as LIST_DEFAULT_COLUMNS
 from crm.profiles.search import ListQuery, matching_ids
+from crm.ranking.models import Level
 
 BATCH = 500
 MAX_IDS = 10_000  # a hand-made selection; "all matching" has no limit
@@ -76,13 +77,20 @@ COLUMNS: dict[str, Column] = {
                                                   "may_feature": p.profile.may_feature,
                                                   "basis": p.profile.consent_basis,
                                                   "date": _iso(p.profile.consent_date)}),
+    # Scores as of the latest computation (empty before a person's first one); the level by its name.
+    "score": Column(N_("Score"), lambda p: p.profile.score if p.profile.scored_at else None),
+    "rank": Column(N_("Rank"), lambda p: p.profile.score_rank),
+    "level": Column(N_("Level"), lambda p: Level(p.profile.level).name if p.profile.scored_at else None),
+    "advocacy": Column(N_("Advocacy"), lambda p: p.profile.advocacy if p.profile.scored_at else None),
+    "influence": Column(N_("Influence"), lambda p: p.profile.influence if p.profile.scored_at else None),
     "contributions": Column(N_("Contributions"), lambda p: p.profile.contribution_count),
     "last_activity": Column(N_("Last activity"), lambda p: _iso(p.profile.last_activity_at)),
     "updated": Column(N_("Updated"), lambda p: _iso(p.profile.updated_at)),
     "created": Column(N_("Created"), lambda p: _iso(p.profile.created_at)),
 }
 ALIASES = {"display_name": "name", "updated_at": "updated", "created_at": "created", "contribution_count": "contributions",
-           "last_activity_at": "last_activity", "is_team_member": "team", "owner_id": "owner", "platforms": "identities"}
+           "last_activity_at": "last_activity", "is_team_member": "team", "owner_id": "owner", "platforms": "identities",
+           "score_rank": "rank"}
 DEFAULT_COLUMNS = ["name", *LIST_DEFAULT_COLUMNS]
 
 

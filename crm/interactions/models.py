@@ -98,8 +98,9 @@ class Relationship(SQLModel, table=True):
     first_seen: datetime | None = optional_datetime_field()
     last_seen: datetime | None = optional_datetime_field()
     origin: str = Field(default=RelationshipOrigin.manual.value, max_length=20)
-    created_at: datetime = created_at_field()
-    updated_at: datetime | None = optional_datetime_field()
+    # Indexed: "has the graph changed?" reads the latest of each (crm.graph, crm.ranking).
+    created_at: datetime = created_at_field(index=True)
+    updated_at: datetime | None = optional_datetime_field(index=True)
 
 
 class Interaction(SQLModel, table=True):
@@ -124,7 +125,7 @@ class Interaction(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=200)
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
-    updated_at: datetime | None = optional_datetime_field()
+    updated_at: datetime | None = optional_datetime_field(index=True)  # "has anything changed?" (crm.ranking)
 
 
 # ---- request and response schemas (never table models) ---------------------------------------

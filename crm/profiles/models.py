@@ -112,7 +112,7 @@ class Profile(SQLModel, table=True):
     level_below_runs: int = Field(default=0)  # computations in a row below the level's threshold (hysteresis)
     scored_at: datetime | None = optional_datetime_field()
     created_at: datetime = created_at_field()
-    updated_at: datetime = updated_at_field()
+    updated_at: datetime = updated_at_field(index=True)  # "has anything changed?" (crm.ranking)
 
 
 class Identity(SQLModel, table=True):
@@ -131,7 +131,7 @@ class Identity(SQLModel, table=True):
     verified: bool = Field(default=False)
     last_synced_at: datetime | None = optional_datetime_field()
     created_at: datetime = created_at_field()
-    updated_at: datetime = updated_at_field()
+    updated_at: datetime = updated_at_field(index=True)  # "has anything changed?" (crm.ranking)
 
 
 # ---- request and response schemas (never table models) ---------------------------------------

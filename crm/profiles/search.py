@@ -60,6 +60,11 @@ class SortKey(StrEnum):
     language = "language"
     created = "created"
     updated = "updated"
+    score = "score"
+    rank = "rank"
+    level = "level"
+    advocacy = "advocacy"
+    influence = "influence"
 
 
 class SortOrder(StrEnum):
@@ -87,6 +92,9 @@ COLUMNS = {
     "roles": N_("Roles"),
     "identities": N_("Identities"),
     "reach": N_("Reach"),
+    "score": N_("Score"),
+    "rank": N_("Rank"),
+    "level": N_("Level"),
     "contributions": N_("Contributions"),
     "last_activity": N_("Last activity"),
     "language": N_("Language"),
@@ -97,10 +105,12 @@ COLUMNS = {
     "created": N_("Created"),
     "updated": N_("Updated"),
 }
-DEFAULT_COLUMNS = ("roles", "identities", "reach", "contributions", "last_activity", "language", "consent", "status")
+# Language is one click away (cols): with the score and the level, ten columns no longer fit a laptop screen.
+DEFAULT_COLUMNS = ("roles", "identities", "reach", "score", "level", "contributions", "last_activity", "consent", "status")
 # Which column each sort key belongs to (a header of a shown column sorts by it).
-SORT_OF_COLUMN = {"reach": "reach", "contributions": "contributions", "last_activity": "last_activity",
-                  "language": "language", "status": "status", "created": "created", "updated": "updated"}
+SORT_OF_COLUMN = {"reach": "reach", "score": "score", "rank": "rank", "level": "level", "contributions": "contributions",
+                  "last_activity": "last_activity", "language": "language", "status": "status", "created": "created",
+                  "updated": "updated"}
 
 
 def _check_kind(value: str) -> str:
@@ -127,6 +137,7 @@ def _check_cols(value: str) -> str:
 
 Tag = Annotated[str, AfterValidator(_clean_tag)]
 Count = Annotated[int | None, PydField(default=None, ge=0, le=MAX_COUNT)]
+ScoreBound = Annotated[float | None, PydField(default=None, ge=0, le=100, allow_inf_nan=False)]
 
 
 class ListQuery(BaseModel):
@@ -149,6 +160,10 @@ class ListQuery(BaseModel):
     followers_max: Count = PydField(default=None, description="At most this many followers on that identity")
     reach_min: Count = PydField(default=None, description="Reach (followers over all identities) at least")
     reach_max: Count = PydField(default=None, description="Reach at most")
+    level: int | None = PydField(default=None, ge=1, le=4,
+                                 description="Level: 1 champion, 2 advocate, 3 contributor, 4 observer")
+    score_min: ScoreBound = PydField(default=None, description="Combined score (0-100) at least")
+    score_max: ScoreBound = PydField(default=None, description="Combined score (0-100) at most")
     language: str = PydField(default="", max_length=20, description="Language code, e.g. es (es also finds es-MX)")
     location: str = PydField(default="", max_length=100, description="Location contains this text")
     may_contact: bool | None = None
@@ -170,7 +185,7 @@ class ListQuery(BaseModel):
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> ListQuery:
-        for low, high in (("reach_min", "reach_max"), ("followers_min", "followers_max")):
+        for low, high in (("reach_min", "reach_max"), ("followers_min", "followers_max"), ("score_min", "score_max")):
             lo, hi = getattr(self, low), getattr(self, high)
             if lo is not None and hi is not None and lo > hi:
                 raise ValueError(f"{low} is larger than {high}")
@@ -312,6 +327,12 @@ def _conditions(params: ListQuery) -> list[Any]:
         conditions.append(col(p.reach) >= params.reach_min)
     if params.reach_max is not None:
         conditions.append(col(p.reach) <= params.reach_max)
+    if params.level is not None:
+        conditions.append(col(p.level) == params.level)
+    if params.score_min is not None:
+        conditions.append(col(p.score) >= params.score_min)
+    if params.score_max is not None:
+        conditions.append(col(p.score) <= params.score_max)
     if params.language:
         language = params.language.replace("\x00", "").lower()
         conditions.append(or_(func.lower(p.language) == language,
@@ -361,10 +382,17 @@ def _order_by(params: ListQuery) -> list[Any]:
         SortKey.language: col(p.language),
         SortKey.created: col(p.created_at),
         SortKey.updated: col(p.updated_at),
+        SortKey.score: col(p.score),
+        SortKey.rank: col(p.score_rank),
+        SortKey.level: col(p.level),
+        SortKey.advocacy: col(p.advocacy),
+        SortKey.influence: col(p.influence),
     }[params.sort]
     ordered = column.desc() if params.descending else column.asc()
-    if params.sort == SortKey.last_activity:
-        ordered = ordered.nulls_last()  # people never active come last either way
+    if params.sort in (SortKey.last_activity, SortKey.rank):
+        # People never active, and people without a rank (team members, or before the first
+        # computation), come last either way.
+        ordered = ordered.nulls_last()
     tiebreak = col(p.id).desc() if params.descending else col(p.id).asc()
     return [ordered, tiebreak]
 

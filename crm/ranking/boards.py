@@ -14,7 +14,6 @@ from pydantic import Field as PydField
 from sqlalchemy import Table, and_, func, select
 from sqlmodel import Session, col
 
-from crm.db import utcnow
 from crm.profiles.models import Platform, Profile, ProfileRole
 from crm.profiles.search import ListQuery, TeamFilter, matching_ids
 from crm.ranking import scoring
@@ -193,11 +192,11 @@ class Preview:
 def preview(new_weights: dict[str, Any], *, session: Session, limit: int = 20) -> Preview:
     """Everyone's scores under the active weights and under `new_weights`, on today's data: who
     moves up, who moves down and by how much, and whose level changes. Nothing is written."""
-    from crm.ranking.service import compute, load_inputs, weights_in_use
+    from crm.ranking.service import compute, current_inputs, weights_in_use
 
     _version, current = weights_in_use(session=session)
     kinds = sorted(set(current["kinds"]) | set(new_weights["kinds"]))
-    inputs = load_inputs(session.connection(), utcnow(), contribution_kinds=kinds)
+    inputs = current_inputs(session.connection(), contribution_kinds=kinds)
     before, after = compute(inputs, current), compute(inputs, new_weights)
     names = dict(session.exec(select(P.c.id, P.c.display_name)).all())  # type: ignore[call-overload]
 

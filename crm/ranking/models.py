@@ -94,7 +94,10 @@ class ScoreSnapshot(SQLModel, table=True):
     """One person's scores in one run."""
 
     __tablename__ = "score_snapshot"
-    __table_args__ = (Index("ix_score_snapshot_profile_run", "profile_id", "run_id"),)
+    __table_args__ = (
+        Index("ix_score_snapshot_profile_run", "profile_id", "run_id"),
+        Index("ix_score_snapshot_run_score", "run_id", "score"),  # a run's leaderboard in order
+    )
 
     run_id: int = Field(foreign_key="score_run.id", ondelete="CASCADE", primary_key=True)
     profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE", primary_key=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, cast
 
-from pydantic import AfterValidator, model_validator
+from pydantic import AfterValidator
 from pydantic import Field as PydField
 from sqlalchemy import Table, Text, func, or_, select
 from sqlalchemy import cast as sql_cast
@@ -49,11 +49,6 @@ class RelevanceQuery(InputModel):
     include_team: bool = False
     limit: int = PydField(default=50, ge=1, le=200)
 
-    @model_validator(mode="after")
-    def _something(self) -> RelevanceQuery:
-        if not self.topics and not self.keywords:
-            raise ValueError("give at least one topic or keyword")
-        return self
 
 
 @dataclass
@@ -72,7 +67,9 @@ def _like(term: str) -> str:
 
 
 def relevant(query: RelevanceQuery, *, session: Session) -> list[RelevanceRow]:
-    """People ordered by relevance to the topics and keywords (then by score)."""
+    """People ordered by relevance to the topics and keywords (then by score); nothing asked, nobody found."""
+    if not query.topics and not query.keywords:
+        return []
     folded_keywords = [fold(k) for k in query.keywords]
     since = utcnow() - timedelta(days=query.days)
     contributions = sorted(k.value for k in CONTRIBUTION_KINDS)

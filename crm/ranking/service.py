@@ -8,6 +8,7 @@ whole batches (the run stays "running" and the next computation starts afresh)."
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from crm.audit.actions import AuditAction
 from crm.audit.service import Actor
 from crm.db import serialize_writes, utcnow, write_bind
 from crm.errors import Conflict, NotFound
+from crm.i18n import gettext
 from crm.interactions.models import Interaction, Relationship
 from crm.jobs.models import Job, JobStatus
 from crm.profiles.models import Identity, Profile
@@ -81,7 +83,7 @@ def list_weight_sets(*, session: Session) -> list[WeightSet]:
 def get_weight_set(weight_set_id: int, *, session: Session) -> WeightSet:
     found = session.get(WeightSet, weight_set_id)
     if found is None:
-        raise NotFound("No such weight set.")
+        raise NotFound(gettext("No such weight set."))
     return found
 
 
@@ -95,7 +97,7 @@ def create_weight_set(data: WeightSetIn, *, session: Session, actor: Actor) -> W
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict("Someone saved another version at the same moment; try again.") from None
+        raise Conflict(gettext("Someone saved another version at the same moment; try again.")) from None
     audit.record(session=session, actor=actor, action=AuditAction.weights_create, object_type="weight_set",
                  object_id=created.id, after={"version": version, "name": data.name, "weights": created.weights})
     return created
@@ -105,7 +107,7 @@ def activate(weight_set_id: int, *, session: Session, actor: Actor) -> WeightSet
     """Make this version the one scores use (the next computation applies it)."""
     target = get_weight_set(weight_set_id, session=session)
     if target.active:
-        raise Conflict("That version is already active.")
+        raise Conflict(gettext("That version is already active."))
     previous = active_weight_set(session=session)
     if previous is not None:
         previous.active = False
@@ -116,7 +118,7 @@ def activate(weight_set_id: int, *, session: Session, actor: Actor) -> WeightSet
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict("Another version was activated at the same moment; reload and try again.") from None
+        raise Conflict(gettext("Another version was activated at the same moment; reload and try again.")) from None
     audit.record(session=session, actor=actor, action=AuditAction.weights_activate, object_type="weight_set",
                  object_id=target.id, before={"version": previous.version if previous else None},
                  after={"version": target.version})
@@ -211,6 +213,29 @@ def load_inputs(conn: Connection, as_of: datetime, *, contribution_kinds: list[s
         edge_kind=edge_codes, edge_kinds=edge_kinds,
         edge_strength=np.fromiter((r[3] or 0.0 for r in edges), dtype=np.float64, count=e),
     )
+
+
+_inputs_cache: dict[str, tuple[str, float, Inputs]] = {}
+_inputs_lock = threading.Lock()
+INPUTS_MAX_AGE = 600.0  # seconds
+
+
+def current_inputs(conn: Connection, *, contribution_kinds: list[str]) -> Inputs:
+    """Today's inputs for previews, kept in memory while nothing changed (no new run, same data, same
+    kinds) for up to ten minutes: reading them takes seconds at 100,000 people, comparing weight sets
+    one after another should not."""
+    last_run = conn.execute(select(func.max(RUN.c.id))).scalar()
+    key = f"{inputs_signature(conn)}|run{last_run}|{','.join(contribution_kinds)}"
+    database = conn.engine.url.render_as_string(hide_password=True)
+    with _inputs_lock:
+        hit = _inputs_cache.get(database)
+        if hit is not None and hit[0] == key and time.monotonic() - hit[1] < INPUTS_MAX_AGE:
+            return hit[2]
+        inputs = load_inputs(conn, utcnow(), contribution_kinds=contribution_kinds)
+        if database not in _inputs_cache and len(_inputs_cache) >= 2:
+            _inputs_cache.pop(next(iter(_inputs_cache)))
+        _inputs_cache[database] = (key, time.monotonic(), inputs)
+        return inputs
 
 
 # ---- computing ---------------------------------------------------------------------------------

@@ -13,9 +13,12 @@ from crm.db import utcnow
 from crm.deps import DB, CurrentUser
 from crm.interactions import service as history
 from crm.profiles import service as profiles
+from crm.ranking import boards
 from crm.templating import render
+from crm.web.ranking import helpers as ranking_helpers
 
 router = APIRouter()
+TOP_ADVOCATES = 5
 
 
 @router.get("/")
@@ -30,5 +33,9 @@ def dashboard(request: Request, db: DB, user: CurrentUser) -> Response:
         "months_max": max((m.count for m in months), default=0),
         "status_counts": profiles.counts_by_status(session=db),
         "recent_changes": audit.recent_events(session=db, actions=CHANGES, limit=8) if user.can_write else [],
+        # The leaderboard's top five (team members left out) and the biggest gains: the same services as /ranking.
+        "top_advocates": boards.leaderboard(boards.BoardQuery(per_page=TOP_ADVOCATES), session=db),
+        "rising": boards.rising(session=db, days=30, limit=TOP_ADVOCATES),
+        **ranking_helpers(),
     }
     return render(request, "dashboard/index.html", context)

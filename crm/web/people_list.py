@@ -24,8 +24,10 @@ from crm.profiles.search import (
     people_page,
     quick_matches,
 )
+from crm.ranking.models import Level
 from crm.templating import render
 from crm.web.forms import forgiving
+from crm.web.numbers import decimal
 
 router = APIRouter()
 
@@ -91,7 +93,9 @@ def _chip_text(name: str, value: Any, params: ListQuery, owners: dict[str, str])
         return gettext("Owner"), (gettext("nobody") if value == "none" else owners.get(value, f"#{value}")), "text"
     if name in ("status", "role", "platform"):
         return FILTER_LABELS[name](), value, "label"
-    if name in ("reach_min", "reach_max", "followers_min", "followers_max"):
+    if name == "level":
+        return FILTER_LABELS[name](), Level(value).label, "text"
+    if name in ("reach_min", "reach_max", "followers_min", "followers_max", "score_min", "score_max"):
         return FILTER_LABELS[name](), value, "number"
     return FILTER_LABELS[name](), str(value), "text"
 
@@ -106,6 +110,9 @@ FILTER_LABELS = {
     "followers_max": lambda: gettext("Followers at most"),
     "reach_min": lambda: gettext("Reach at least"),
     "reach_max": lambda: gettext("Reach at most"),
+    "level": lambda: gettext("Level"),
+    "score_min": lambda: gettext("Score at least"),
+    "score_max": lambda: gettext("Score at most"),
     "language": lambda: gettext("Language"),
     "location": lambda: gettext("Location"),
 }
@@ -139,6 +146,7 @@ def people_list(request: Request, db: DB, user: CurrentUser) -> Response:
         "owner_names": owner_names, "chips": _chips(params, owner_names),
         "clear_url": people_url(params, page=1, **dict.fromkeys(params.filters(), "")), "columns": params.columns,
         "all_columns": COLUMNS, "default_columns": DEFAULT_COLUMNS, "sort_of_column": SORT_OF_COLUMN,
+        "levels": list(Level), "decimal": decimal,
     }
     return render(request, "profiles/list.html", context, block="results")
 

@@ -21,10 +21,10 @@ pytestmark = pytest.mark.browser
 
 ADMIN_EMAIL = "admin@example.com"
 LOCALES = {"en": "en-GB", "es": "es-ES"}
-# The navigation, in the order it is shown: six links, then the sign-out button.
+# The navigation, in the order it is shown: seven links, then the sign-out button.
 NAV = {
-    "en": ["Dashboard", "People", "Communities", "Campaigns", "Recognition", "Settings", "Sign out"],
-    "es": ["Panel", "Personas", "Comunidades", "Campañas", "Reconocimiento", "Ajustes", "Cerrar sesión"],
+    "en": ["Dashboard", "People", "Ranking", "Communities", "Campaigns", "Recognition", "Settings", "Sign out"],
+    "es": ["Panel", "Personas", "Ranking", "Comunidades", "Campañas", "Reconocimiento", "Ajustes", "Cerrar sesión"],
 }
 PAGES = {
     "dashboard": "/",
@@ -38,6 +38,8 @@ PAGES = {
     "campaigns": "/campaigns",
     "recognition": "/recognition",
     "communities": "/graph",
+    "ranking": "/ranking",
+    "weights": "/ranking/weights",
     "network": "/people/{id}/network",
     "imports": "/imports",
     "duplicates": "/people/duplicates",
@@ -129,7 +131,7 @@ def test_every_page_fits_a_phone_and_the_menu_reaches_everything(
 
     # And for real: one link, then signing out.
     menu.click()
-    _nav_items(page, lang)[4].click()  # Recognition
+    _nav_items(page, lang)[5].click()  # Recognition
     expect(page).to_have_url(re.compile(r"/recognition$"))
     menu.click()
     _nav_items(page, lang)[-1].click()

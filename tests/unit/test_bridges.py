@@ -33,3 +33,9 @@ def test_alone_or_with_one_contact():
     assert bridge_score(7, [], {}, direct=[]).betweenness == 0.0
     one = bridge_score(7, [(7, 8)], {8: 3}, direct=[8])
     assert (one.betweenness, one.communities, one.neighbourhood) == (0.0, 1, 2)
+
+
+def test_the_middle_of_a_path_of_three_is_a_full_bridge():
+    bridge = bridge_score(2, [(1, 2), (2, 3)], {1: 0, 3: 1}, direct=[1, 3])
+    assert (bridge.betweenness, bridge.communities, bridge.neighbourhood) == (1.0, 2, 3)
+    assert bridge_score(1, [(1, 2), (2, 3)], {2: 0}, direct=[2]).betweenness == 0.0

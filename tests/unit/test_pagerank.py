@@ -230,3 +230,15 @@ def test_too_few_iterations_says_not_converged():
 def test_bad_input_raises_value_error(n, sources, targets, weights, options):
     with pytest.raises(ValueError):
         pagerank(n, np.array(sources), np.array(targets), None if weights is None else np.array(weights), **options)
+
+
+@pytest.mark.parametrize(("sources", "targets"), [([0, 3], [1, 2]), ([0, 1], [1, -1]), ([-1, 1], [1, 2]), ([0, 1], [3, 2])])
+def test_an_index_outside_the_nodes_is_named(sources, targets):
+    """Refused by the range check itself, with a message that says so (not by whatever numpy trips on later)."""
+    with pytest.raises(ValueError, match=r"holds a node index outside 0\.\.2"):
+        pagerank(3, np.array(sources), np.array(targets))
+
+
+def test_weights_of_another_length_are_named():
+    with pytest.raises(ValueError, match="weights"):
+        pagerank(3, np.array([0, 1]), np.array([1, 2]), np.array([1.0, 2.0, 3.0]))

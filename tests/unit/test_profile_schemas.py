@@ -46,7 +46,8 @@ def test_request_and_response_schemas_are_built_from_the_fields():
     assert set(ProfileIn.model_fields) == set(ProfileFields.model_fields) | {"identities"}
     assert set(ProfilePatch.model_fields) == set(ProfileIn.model_fields)
     assert set(ProfileOut.model_fields) == set(ProfileFields.model_fields) | {
-        "id", "reach", "contribution_count", "last_activity_at", "identities", "created_at", "updated_at"}
+        "id", "reach", "contribution_count", "last_activity_at", "score", "score_rank", "level", "advocacy", "influence",
+        "identities", "created_at", "updated_at"}
     assert set(IdentityIn.model_fields) == set(IdentityFields.model_fields)
     assert set(IdentityOut.model_fields) == set(IdentityFields.model_fields) | {"id", "last_synced_at"}
 

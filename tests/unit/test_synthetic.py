@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from crm.cli import app as cli
-from crm.db import make_engine
+from crm.db import make_engine, upgrade
 from crm.imports.seed_loader import default_seed_dir
 from crm.interactions.models import CONTRIBUTION_KINDS, OUR_KINDS, Interaction, Relationship
 from crm.profiles import stats
@@ -119,9 +119,10 @@ def test_the_stats_refresh_puts_right_what_the_generator_got_wrong(engine, monke
     assert len(texts) == 30 and "stale" not in texts and all(" | " in t for t in texts)
 
 
-def test_sqlite_page_cache_is_put_back(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("a SQLite setting")
+def test_sqlite_page_cache_is_put_back(tmp_path):
+    """A SQLite setting: on its own SQLite database, so that it neither skips nor runs twice."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    upgrade(engine)
     with engine.connect() as conn:
         before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     generate(engine, profiles=20, edges=30, interactions=30, now=NOW)

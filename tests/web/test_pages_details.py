@@ -20,7 +20,7 @@ PAGES = [
     "/", "/people", "/people/{id}", "/people/new", "/people/{id}/edit", "/people/{id}/delete", "/settings",
     "/settings/audit", "/campaigns", "/recognition", "/api/docs", "/no-such-page", "/people/999999",
 ]
-NAV = ["Dashboard", "People", "Communities", "Campaigns", "Recognition", "Settings"]
+NAV = ["Dashboard", "People", "Ranking", "Communities", "Campaigns", "Recognition", "Settings"]
 
 
 @pytest.fixture

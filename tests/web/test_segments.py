@@ -86,12 +86,14 @@ def test_default_columns_checkboxes_and_consent_in_words(manager_client, engine)
     _people(engine)
     page = soup(manager_client.get("/people?sort=name"))
     headers = [th["data-col"] for th in page.select("table.people-table thead th[data-col]")]
-    assert headers == ["name", "roles", "identities", "reach", "contributions", "last_activity", "language", "consent",
-                       "status"]
+    assert headers == ["name", "roles", "identities", "reach", "score", "level", "contributions", "last_activity",
+                       "consent", "status"]
     row = page.select_one("table.people-table tbody tr")
     box = row.select_one("td.select input[type=checkbox]")
     assert (box["name"], box["form"]) == ("ids", "bulk-form") and box["value"].isdigit()
-    assert row.select_one("td[data-col=language]").get_text(strip=True) == "English"
+    assert row.select_one("td[data-col=language]") is None  # a column to choose, not shown by default
+    chosen = soup(manager_client.get("/people?sort=name&cols=language")).select_one("table.people-table tbody tr")
+    assert chosen.select_one("td[data-col=language]").get_text(strip=True) == "English"
     consent = row.select_one("td[data-col=consent]").get_text(" ", strip=True)
     assert consent == "✗ no contact ✗ no feature"  # Bruno: said in words, not by colour alone
     lucia = page.select("table.people-table tbody tr")[2]
@@ -111,7 +113,7 @@ def test_cols_chooses_the_columns_and_travels_in_links(manager_client, engine):
     again = soup(manager_client.get("/people?cols=reach&cols=language"))
     assert [th["data-col"] for th in again.select("thead th[data-col]")] == ["name", "reach", "language"]
     # An unknown column on the page falls back to the default set.
-    assert len(soup(manager_client.get("/people?cols=secret")).select("thead th[data-col]")) == 9
+    assert len(soup(manager_client.get("/people?cols=secret")).select("thead th[data-col]")) == 10
 
 
 def test_sorting_by_a_header_keeps_filters_and_swaps_the_results(manager_client, engine):
@@ -119,7 +121,8 @@ def test_sorting_by_a_header_keeps_filters_and_swaps_the_results(manager_client,
     page = soup(manager_client.get("/people?role=moderator"))
     header = page.select_one("thead th[data-col=reach] a")
     assert header["hx-target"] == "#results" and header["hx-push-url"] == "true"
-    assert parse_qs(urlsplit(header["hx-get"]).query) == {"role": ["moderator"], "sort": ["reach"], "dir": ["asc"]}
+    # The first click on an amount puts the biggest first.
+    assert parse_qs(urlsplit(header["hx-get"]).query) == {"role": ["moderator"], "sort": ["reach"], "dir": ["desc"]}
     response = manager_client.get("/people?role=moderator&sort=reach&dir=desc", headers=HX)
     fragment = soup(response)
     assert fragment.select_one("form#people-filters") is None

@@ -258,8 +258,8 @@ def test_export_json_with_chosen_columns(viewer_client, engine):
     assert json.loads(response.text) == [
         {"id": ana.id, "name": "Ana", "reach": 1200, "tags": ["vip"], "identities": ["x:ana"], "owner": "owner@example.com"}]
     default = json.loads(viewer_client.get("/people/export?format=json").text)
-    assert list(default[0]) == ["id", "name", "roles", "identities", "reach", "contributions", "last_activity",
-                                "language", "consent", "status"]  # the list's default columns
+    assert list(default[0]) == ["id", "name", "roles", "identities", "reach", "score", "level", "contributions",
+                                "last_activity", "consent", "status"]  # the list's default columns
 
 
 def test_csv_export_escapes_formulas(manager_client, engine):

@@ -11,7 +11,7 @@ With `--database PATH` (a database made by `crm seed synthetic`), it also times 
 it and a whole `crm.ranking.service.recompute` end to end, with the stages separately.
 
     .ci/.venv/bin/python benchmarks/bench_ranking.py [--interactions 1000000] [--profiles 100000]
-        [--database /tmp/synth100k/altavoz.db]
+        [--database /tmp/synth100k/altavoz.db] [--quick]
 """
 
 from __future__ import annotations
@@ -109,7 +109,10 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=100_000)
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--database", default="")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the interactions and a fifth of the people")
     args = parser.parse_args()
+    if args.quick:
+        args.profiles, args.interactions = args.profiles // 5, args.interactions // 10
     print(_common.machine_line())
     a = make_arrays(args.profiles, args.interactions)
     w = Weights().model_dump(mode="json")

@@ -425,10 +425,15 @@ def _rank(engine: Any, backfill_months: int) -> None:
                 tasks[stage] = progress.add_task(stages.get(stage, stage), total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        if backfill_months:
-            runs = ranking.backfill(engine, months=backfill_months, progress=report)
-        else:
-            runs = [ranking.recompute(engine, trigger="cli", progress=report)]
+        try:
+            if backfill_months:
+                runs = ranking.backfill(engine, months=backfill_months, progress=report)
+            else:
+                runs = [ranking.recompute(engine, trigger="cli", progress=report)]
+        except ranking.RecomputeBusy as exc:
+            progress.stop()
+            console.print(f"[yellow]{exc.message}[/]")
+            raise typer.Exit(1) from None
     run = runs[-1]
     console.print(
         f"Scored {run.profiles:,} people from {run.interactions:,} contributions and {run.edges:,} connections "

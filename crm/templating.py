@@ -19,6 +19,7 @@ from crm.audit.actions import label_of, short_label_of
 from crm.i18n import current_locale, gettext, ngettext
 from crm.profiles.identity_urls import display_handle
 from crm.resources import share_dir
+from crm.web.numbers import decimal, signed
 
 
 @lru_cache(maxsize=8)
@@ -114,6 +115,7 @@ def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     env.filters.update(
         number=_number, compact=_compact, percent=_percent, percent_precise=_percent_precise, language=_language_name,
         label=_label, action=label_of, short_action=short_label_of, handle=display_handle,
+        decimal=decimal, signed=signed,
         **_date_filters(ZoneInfo(time_zone)),
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),

@@ -16,7 +16,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic import Field as PydField
 from sqlalchemy import (
     Boolean,
@@ -183,13 +183,14 @@ class ListQuery(BaseModel):
     cols: Annotated[str, AfterValidator(_check_cols)] = PydField(
         default="", max_length=300, description="Comma list of columns to show (the page's default set when empty)")
 
-    @model_validator(mode="after")
-    def _ranges_in_order(self) -> ListQuery:
-        for low, high in (("reach_min", "reach_max"), ("followers_min", "followers_max"), ("score_min", "score_max")):
-            lo, hi = getattr(self, low), getattr(self, high)
-            if lo is not None and hi is not None and lo > hi:
-                raise ValueError(f"{low} is larger than {high}")
-        return self
+    @field_validator("reach_max", "followers_max", "score_max")
+    @classmethod
+    def _ranges_in_order(cls, high: Any, info: ValidationInfo) -> Any:
+        # On the max field (not the whole model), so that the forgiving people page drops just it.
+        low = info.data.get(str(info.field_name).replace("_max", "_min"))
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"{str(info.field_name).replace('_max', '_min')} is larger than {info.field_name}")
+        return high
 
     @property
     def descending(self) -> bool:

@@ -115,8 +115,9 @@ class Mover:
 
 
 def _run_before(run: ScoreRun, days: int, *, session: Session) -> ScoreRun | None:
-    """The latest finished run at least `days` before `run` (or the oldest one there is)."""
-    done = col(ScoreRun.status) == RunStatus.done.value
+    """The latest finished run at least `days` before `run` (or the oldest one there is) with the same
+    weights: after new weights, everyone's score moves, and that is not anybody rising."""
+    done = and_(col(ScoreRun.status) == RunStatus.done.value, col(ScoreRun.weight_version) == run.weight_version)
     earlier = session.exec(select(ScoreRun).where(done, col(ScoreRun.as_of) <= run.as_of - timedelta(days=days))
                            .order_by(col(ScoreRun.as_of).desc()).limit(1)).scalars().first()  # type: ignore[call-overload]
     if earlier is None:
@@ -199,25 +200,29 @@ def preview(new_weights: dict[str, Any], *, session: Session, limit: int = 20) -
     inputs = current_inputs(session.connection(), contribution_kinds=kinds)
     before, after = compute(inputs, current), compute(inputs, new_weights)
     names = dict(session.exec(select(P.c.id, P.c.display_name)).all())  # type: ignore[call-overload]
+    # Levels as advocacy puts them under each set, without the grace of two computations: where people
+    # end up (a drop takes effect at the second computation below the threshold).
+    level_before = np.asarray(scoring.level_for(before.advocacy, current["levels"]))
+    level_after = np.asarray(scoring.level_for(after.advocacy, new_weights["levels"]))
 
     def row(i: int) -> PreviewRow:
         pid = int(inputs.ids[i])
         return PreviewRow(pid, names.get(pid, ""), int(before.rank[i]), int(after.rank[i]), float(before.score[i]),
-                          float(after.score[i]), int(before.level[i]), int(after.level[i]))
+                          float(after.score[i]), int(level_before[i]), int(level_after[i]))
 
-    ranked = np.flatnonzero(before.rank > 0)
+    ranked = np.flatnonzero(before.rank > 0)  # team members are neither ranked nor counted here
     moved = before.rank[ranked] - after.rank[ranked]
     up = ranked[np.argsort(-moved, kind="stable")]
     down = ranked[np.argsort(moved, kind="stable")]
-    changed_levels = np.flatnonzero(before.level != after.level)
+    changed_levels = ranked[level_before[ranked] != level_after[ranked]]
     return Preview(
         people=len(ranked),
         up=[row(i) for i in up[:limit] if before.rank[i] > after.rank[i]],
         down=[row(i) for i in down[:limit] if before.rank[i] < after.rank[i]],
         moved_up=int((moved > 0).sum()), moved_down=int((moved < 0).sum()),
         level_changes=[row(i) for i in changed_levels[:limit * 5]],
-        level_counts_before={lv: int((before.level == lv).sum()) for lv in (1, 2, 3, 4)},
-        level_counts_after={lv: int((after.level == lv).sum()) for lv in (1, 2, 3, 4)},
+        level_counts_before={lv: int((level_before[ranked] == lv).sum()) for lv in (1, 2, 3, 4)},
+        level_counts_after={lv: int((level_after[ranked] == lv).sum()) for lv in (1, 2, 3, 4)},
         top_before=[row(i) for i in ranked[np.argsort(before.rank[ranked])][:10]],
         top_after=[row(i) for i in ranked[np.argsort(after.rank[ranked])][:10]],
     )

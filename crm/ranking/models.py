@@ -87,6 +87,7 @@ class ScoreRun(SQLModel, table=True):
     seconds: float = Field(default=0.0)
     signature: str = Field(default="", max_length=300)  # what the inputs looked like (see service.inputs_signature)
     started_at: datetime = created_at_field()
+    heartbeat_at: datetime | None = optional_datetime_field()  # a running run that stops beating has died
     finished_at: datetime | None = optional_datetime_field()
 
 
@@ -110,6 +111,7 @@ class ScoreSnapshot(SQLModel, table=True):
     score: float = 0.0
     rank: int | None = None  # among people who are not team members
     level: int = Field(default=Level.observer.value, sa_type=SmallInteger)
+    level_below_runs: int = 0  # hysteresis: computations in a row below the level's threshold
     advocacy_30: float = 0.0
     advocacy_90: float = 0.0
     advocacy_365: float = 0.0
@@ -157,7 +159,8 @@ class LevelThresholds(InputModel):
 
 class Weights(InputModel):
     """Everything a score depends on. Platforms in `presence` count a flat amount each (an e-mail
-    address or a forum account carries no audience); the others count followers × their weight."""
+    address or a forum account carries no audience); the others count followers × their weight.
+    Anything left out keeps its default value; 0 makes it count nothing."""
 
     combined: ComponentWeights = PydField(default_factory=ComponentWeights)
     kinds: dict[str, float] = PydField(default_factory=lambda: dict(KIND_DEFAULT))
@@ -171,6 +174,16 @@ class Weights(InputModel):
 
     @model_validator(mode="after")
     def _known_keys(self) -> Weights:
+        # What is left out keeps its default (set a weight to 0 to make it count nothing): a request that
+        # changes one kind must not silently zero every other one.
+        self.kinds = {**KIND_DEFAULT, **self.kinds}
+        self.edges = {**EDGE_DEFAULT, **self.edges}
+        for platform, value in PRESENCE_DEFAULT.items():
+            if platform not in self.platforms:
+                self.presence.setdefault(platform, value)
+        for platform in Platform:
+            if platform.value not in self.presence:
+                self.platforms.setdefault(platform.value, 1.0)
         checks = (
             ("kinds", self.kinds, {k.value for k in CONTRIBUTION_KINDS}, 1000),
             ("platforms", self.platforms, {p.value for p in Platform}, 1000),

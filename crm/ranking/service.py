@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -46,6 +47,7 @@ J = cast(Table, Job.__table__)  # type: ignore[attr-defined]
 BATCH = 5_000
 PERIODS = (30, 90, 365)
 JOB_KIND = "rank"
+JOB_WAIT_SECONDS, JOB_POLL_SECONDS = 900.0, 2.0  # a job waits this long for a running computation
 Progress = Callable[[str, int, int], None]
 
 
@@ -132,7 +134,8 @@ class Inputs:
     as_of: datetime
     ids: np.ndarray  # profile ids, ascending
     team: np.ndarray
-    previous: dict[str, np.ndarray]  # score, score_rank, level, advocacy, influence, level_below_runs, known
+    previous: dict[str, np.ndarray]  # the last finished run: level, level_below_runs, influence, known
+    stored: dict[str, np.ndarray]  # what the profiles hold now: score, score_rank, level... scored
     ident_owner: np.ndarray
     ident_platform: list[str]
     ident_followers: np.ndarray
@@ -166,21 +169,45 @@ def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
     return np.fromiter((lookup[v] for v in values), dtype=np.int32, count=len(values)), names
 
 
+def _previous_run(conn: Connection, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Levels, hysteresis counts and influence from the last finished run's snapshot (not from the
+    profiles, which a killed or overlapping run may have left half written)."""
+    n = len(ids)
+    previous: dict[str, np.ndarray] = {"level": np.full(n, 4, dtype=np.int16), "level_below_runs": np.zeros(n, dtype=np.int32),
+                "influence": np.zeros(n, dtype=np.float64), "known": np.zeros(n, dtype=bool)}
+    last = conn.execute(select(func.max(RUN.c.id)).where(RUN.c.status == RunStatus.done.value)).scalar()
+    if last is None or n == 0:
+        return previous
+    rows = conn.execute(select(SNAP.c.profile_id, SNAP.c.level, SNAP.c.level_below_runs, SNAP.c.influence)
+                        .where(SNAP.c.run_id == last)).all()
+    pids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    at = np.searchsorted(ids, pids)
+    present = (at < n) & (ids[np.minimum(at, n - 1)] == pids)  # people deleted since are left out
+    at, rows_kept = at[present], [r for r, keep in zip(rows, present, strict=True) if keep]
+    previous["level"][at] = [r[1] for r in rows_kept]
+    previous["level_below_runs"][at] = [r[2] for r in rows_kept]
+    previous["influence"][at] = [r[3] for r in rows_kept]
+    previous["known"][at] = True
+    return previous
+
+
 def load_inputs(conn: Connection, as_of: datetime, *, contribution_kinds: list[str]) -> Inputs:
     people = conn.execute(select(P.c.id, P.c.is_team_member, P.c.score, P.c.score_rank, P.c.level, P.c.advocacy,
                                  P.c.influence, P.c.level_below_runs, P.c.scored_at.is_not(None)).order_by(P.c.id)).all()
     n = len(people)
     ids = np.fromiter((r[0] for r in people), dtype=np.int64, count=n)
-    previous: dict[str, np.ndarray] = {
+    # What the profiles hold now: only what differs from it is written.
+    stored: dict[str, np.ndarray] = {
         "score": np.fromiter((r[2] or 0.0 for r in people), dtype=np.float64, count=n),
         "score_rank": np.fromiter((r[3] or 0 for r in people), dtype=np.int64, count=n),
         "level": np.fromiter((r[4] or 4 for r in people), dtype=np.int16, count=n),
         "advocacy": np.fromiter((r[5] or 0.0 for r in people), dtype=np.float64, count=n),
         "influence": np.fromiter((r[6] or 0.0 for r in people), dtype=np.float64, count=n),
         "level_below_runs": np.fromiter((r[7] or 0 for r in people), dtype=np.int32, count=n),
-        "known": np.fromiter((bool(r[8]) for r in people), dtype=bool, count=n),  # scored before
+        "scored": np.fromiter((bool(r[8]) for r in people), dtype=bool, count=n),
     }
     team = np.fromiter((bool(r[1]) for r in people), dtype=bool, count=n)
+    previous = _previous_run(conn, ids)
 
     idents = conn.execute(select(IDENT.c.profile_id, IDENT.c.platform, IDENT.c.followers)).all()
     ident_owner = np.searchsorted(ids, np.fromiter((r[0] for r in idents), dtype=np.int64, count=len(idents)))
@@ -200,7 +227,7 @@ def load_inputs(conn: Connection, as_of: datetime, *, contribution_kinds: list[s
     e = len(edges)
     edge_codes, edge_kinds = _codes([r[2] for r in edges])
     return Inputs(
-        as_of=as_of, ids=ids, team=team, previous=previous,
+        as_of=as_of, ids=ids, team=team, previous=previous, stored=stored,
         ident_owner=ident_owner,
         ident_platform=[r[1] for r in idents],
         ident_followers=np.fromiter((r[2] or 0 for r in idents), dtype=np.float64, count=len(idents)),
@@ -298,24 +325,26 @@ def _store(engine: Engine, run_id: int, inputs: Inputs, scores: Scores, progress
             "advocacy": _r(scores.advocacy[i]), "advocacy_pct": _r(scores.advocacy_pct[i]),
             "influence": _r(scores.influence[i]), "influence_pct": _r(scores.influence_pct[i]),
             "score": _r(scores.score[i]), "rank": int(scores.rank[i]) or None, "level": int(scores.level[i]),
+            "level_below_runs": int(scores.level_below_runs[i]),
             "advocacy_30": _r(scores.periods[30][i]), "advocacy_90": _r(scores.periods[90][i]),
             "advocacy_365": _r(scores.periods[365][i]),
         } for i in range(start, stop)]
         with bind.begin() as conn:
             conn.execute(insert(SNAP), rows)
+            _beat(conn, run_id)
         progress("snapshots", stop, n)
     # Only people whose values changed are written (the profile's updated_at is left alone: it is
     # the time a person edited the profile, not when scores moved).
-    prev = inputs.previous
+    stored = inputs.stored
     new_rank = scores.rank
     changed = np.flatnonzero(
-        ~prev["known"]
-        | (np.abs(prev["score"] - scores.score) > 1e-6)
-        | (prev["score_rank"] != new_rank)
-        | (prev["level"] != scores.level)
-        | (prev["level_below_runs"] != scores.level_below_runs)
-        | (np.abs(prev["advocacy"] - scores.advocacy) > 1e-6)
-        | (np.abs(prev["influence"] - scores.influence) > 1e-6)
+        ~stored["scored"]
+        | (np.abs(stored["score"] - scores.score) > 1e-6)
+        | (stored["score_rank"] != new_rank)
+        | (stored["level"] != scores.level)
+        | (stored["level_below_runs"] != scores.level_below_runs)
+        | (np.abs(stored["advocacy"] - scores.advocacy) > 1e-6)
+        | (np.abs(stored["influence"] - scores.influence) > 1e-6)
     )
     statement = (update(P).where(P.c.id == bindparam("pid"))
                  .values(score=bindparam("s"), score_rank=bindparam("rk"), level=bindparam("lv"),
@@ -329,6 +358,7 @@ def _store(engine: Engine, run_id: int, inputs: Inputs, scores: Scores, progress
                  "inf": _r(scores.influence[i]), "at": inputs.as_of} for i in chunk]
         with bind.begin() as conn:
             conn.execute(statement, changes)
+            _beat(conn, run_id)
         progress("people", min(start + BATCH, len(changed)), len(changed))
 
 
@@ -345,6 +375,39 @@ def inputs_signature(conn: Connection) -> str:
     return "|".join(parts)
 
 
+RUN_STALE = timedelta(minutes=3)  # a running run without a heartbeat for this long has died
+
+
+class RecomputeBusy(Conflict):
+    """Another computation is running: one at a time, or their writes to the profiles interleave."""
+
+
+def _beat(conn: Connection, run_id: int) -> None:
+    conn.execute(update(RUN).where(RUN.c.id == run_id).values(heartbeat_at=utcnow()))
+
+
+def _start_run(conn: Connection, weight_set: dict[str, Any], as_of: datetime, trigger: str) -> int:
+    """The new run's id, in the caller's write transaction; RecomputeBusy while another one runs.
+    A run whose process died (no heartbeat for RUN_STALE) is marked failed and its snapshots removed."""
+    if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises this check
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(b"rank-run")})
+    stale = utcnow() - RUN_STALE
+    running = RUN.c.status == RunStatus.running.value
+    beat = func.coalesce(RUN.c.heartbeat_at, RUN.c.started_at)
+    dead = [run_id for (run_id,) in conn.execute(select(RUN.c.id).where(running, beat < stale))]
+    if dead:
+        conn.execute(SNAP.delete().where(SNAP.c.run_id.in_(dead)))
+        conn.execute(update(RUN).where(RUN.c.id.in_(dead)).values(status=RunStatus.failed.value, finished_at=utcnow()))
+    alive = conn.execute(select(RUN.c.id, RUN.c.started_at).where(running).limit(1)).first()
+    if alive is not None:
+        raise RecomputeBusy(gettext("Scores are being recomputed already (since %(time)s UTC); try again when "
+                                    "that finishes.") % {"time": alive.started_at.strftime("%H:%M:%S")})
+    return int(conn.execute(insert(RUN).values(
+        weight_set_id=weight_set["id"], weight_version=weight_set["version"], as_of=as_of,
+        status=RunStatus.running.value, trigger=trigger[:20], started_at=utcnow(), heartbeat_at=utcnow(),
+        signature=inputs_signature(conn)).returning(RUN.c.id)).scalar_one())
+
+
 def recompute(engine: Engine, *, trigger: str = "cli", as_of: datetime | None = None,
               progress: Progress | None = None) -> ScoreRun:
     """Compute everyone's scores now (or as they stood at `as_of`) and store them; returns the run."""
@@ -354,14 +417,13 @@ def recompute(engine: Engine, *, trigger: str = "cli", as_of: datetime | None = 
     bind = write_bind(engine)
     with bind.begin() as conn:
         weight_set = ensure_active(conn)
-        run_id = conn.execute(insert(RUN).values(
-            weight_set_id=weight_set["id"], weight_version=weight_set["version"], as_of=as_of,
-            status=RunStatus.running.value, trigger=trigger[:20], started_at=utcnow(),
-            signature=inputs_signature(conn)).returning(RUN.c.id)).scalar_one()
+        run_id = _start_run(conn, weight_set, as_of, trigger)
     weights = weight_set["weights"]
     notify("reading", 0, 1)
     with engine.connect() as conn:
         inputs = load_inputs(conn, as_of, contribution_kinds=sorted(weights["kinds"]))
+    with bind.begin() as conn:
+        _beat(conn, run_id)
     notify("reading", 1, 1)
     scores = compute(inputs, weights)
     _store(engine, run_id, inputs, scores, notify)
@@ -419,12 +481,17 @@ def request_recompute(*, session: Session, reason: str = "") -> Job | None:
 
 def recompute_due(conn: Connection, *, every_hours: float, after_changes: bool) -> str | None:
     """Why scores should be recomputed now ("first", "changed", "schedule"), or None. Nothing is due
-    while a recompute job is queued or running."""
+    while a recompute job is queued or running, or a computation is running (the CLI's); a run that
+    never finished does not count as the last computation."""
     busy = conn.execute(select(J.c.id).where(J.c.kind == JOB_KIND, J.c.status.in_(
         (JobStatus.queued.value, JobStatus.running.value))).limit(1)).first()
-    if busy is not None:
+    beat = func.coalesce(RUN.c.heartbeat_at, RUN.c.started_at)
+    running = conn.execute(select(RUN.c.id).where(RUN.c.status == RunStatus.running.value,
+                                                  beat >= utcnow() - RUN_STALE).limit(1)).first()
+    if busy is not None or running is not None:
         return None
-    last = conn.execute(select(RUN.c.signature, RUN.c.started_at).order_by(RUN.c.id.desc()).limit(1)).first()
+    last = conn.execute(select(RUN.c.signature, RUN.c.started_at).where(RUN.c.status == RunStatus.done.value)
+                        .order_by(RUN.c.id.desc()).limit(1)).first()
     if last is None:
         return "first"
     if after_changes and last.signature != inputs_signature(conn):
@@ -458,7 +525,16 @@ def run_rank_job(engine: Engine, job_id: int, *, progress: Callable[[int, int], 
         if progress:
             progress(step * 100 + (100 * done // max(total, 1)), 300)
 
-    run = recompute(engine, trigger="job", progress=report)
+    waited = 0.0
+    while True:  # another computation (the CLI's, or a job on another worker) finishes first
+        try:
+            run = recompute(engine, trigger="job", progress=report)
+            break
+        except RecomputeBusy:
+            if waited >= JOB_WAIT_SECONDS:
+                raise
+            time.sleep(JOB_POLL_SECONDS)
+            waited += JOB_POLL_SECONDS
     with write_bind(engine).begin() as conn:
         conn.execute(update(J).where(J.c.id == job_id).values(
             status=JobStatus.done.value, finished_at=utcnow(), progress=300, total=300,

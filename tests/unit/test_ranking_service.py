@@ -299,3 +299,96 @@ def test_explanation_points_add_up_to_the_score(engine, community):
     assert [d.kind for d in bruno.drivers] == ["talk"] * 5 and bruno.contributions == 8
     assert bruno.drivers[0].points == pytest.approx(8 * 0.9 ** (5 / scoring.DAYS_PER_MONTH), rel=1e-3)
     assert np.isclose(sum(d.points for d in bruno.drivers) * 8 / 5, _profiles(engine)["Bruno"].advocacy, rtol=1e-3)
+
+
+# ---- one computation at a time; a killed one leaves nothing that counts ---------------------------
+
+
+def _run_row(engine, **values) -> int:
+    with engine.begin() as conn:
+        return conn.execute(insert(ScoreRun.__table__).values(
+            weight_version=1, as_of=utcnow(), status="running", trigger="test", profiles=0, edges=0, interactions=0,
+            iterations=0, seconds=0.0, signature="", started_at=utcnow(), **values).returning(ScoreRun.id)).scalar_one()
+
+
+def test_a_second_computation_waits_for_the_running_one(engine, community):
+    _run_row(engine, heartbeat_at=utcnow())  # someone else's, alive
+    with pytest.raises(service.RecomputeBusy):
+        service.recompute(engine)
+    with engine.connect() as conn:
+        assert service.recompute_due(conn, every_hours=24, after_changes=True) is None  # not while it runs
+
+
+def test_a_dead_run_is_failed_its_snapshots_removed_and_it_does_not_count(engine, community):
+    service.recompute(engine)
+    with Session(engine) as session:
+        first_levels = {p.id: p.level for p in session.exec(select(Profile)).scalars()}
+    # A killed run: half its snapshots written, some profiles changed, no heartbeat for ten minutes.
+    dead = _run_row(engine, heartbeat_at=utcnow() - timedelta(minutes=10))
+    with engine.begin() as conn:
+        conn.execute(insert(ScoreSnapshot.__table__).values(
+            run_id=dead, profile_id=community["Bruno"], reach=0, reach_pct=0, advocacy=0, advocacy_pct=0, influence=0,
+            influence_pct=0, score=0, rank=None, level=4, level_below_runs=1, advocacy_30=0, advocacy_90=0,
+            advocacy_365=0))
+        conn.execute(update(Profile.__table__).where(Profile.id == community["Bruno"]).values(level_below_runs=1))
+    with engine.connect() as conn:  # the last *finished* run's signature still matches: nothing due
+        assert service.recompute_due(conn, every_hours=24, after_changes=True) is None
+        conn.execute(update(Profile.__table__).where(Profile.id == community["Eva"]).values(
+            updated_at=utcnow() + timedelta(seconds=3)))
+        conn.commit()
+        assert service.recompute_due(conn, every_hours=24, after_changes=True) == "changed"
+    with session_scope(engine, write=True) as session:  # Bruno drops below every threshold
+        session.execute(delete(Interaction).where(Interaction.profile_id == community["Bruno"]))
+    run = service.recompute(engine)
+    with Session(engine) as session:
+        assert session.get(ScoreRun, dead).status == "failed"
+        assert session.exec(select(ScoreSnapshot).where(ScoreSnapshot.run_id == dead)).all() == []
+        bruno = session.get(Profile, community["Bruno"])
+    # The dead run's count does not make this the second computation below: the level is kept once.
+    assert (bruno.level, bruno.level_below_runs) == (first_levels[community["Bruno"]], 1) == (1, 1)
+    assert run.status == "done"
+
+
+def test_ranks_stay_whole_after_runs_one_after_another_with_other_weights(engine, community):
+    service.recompute(engine)
+    with session_scope(engine, write=True) as session:
+        created = service.create_weight_set(WeightSetIn(weights=Weights.model_validate(
+            {"combined": {"reach": 1, "advocacy": 0, "influence": 0}})), session=session, actor=SYSTEM)
+        service.activate(created.id, session=session, actor=SYSTEM)
+    service.recompute(engine)
+    ranks = sorted(p.score_rank for p in _profiles(engine).values() if p.score_rank)
+    assert ranks == [1, 2, 3, 4]
+
+
+def test_the_rank_job_waits_for_a_running_computation(engine, community, monkeypatch):
+    run = _run_row(engine, heartbeat_at=utcnow())
+    monkeypatch.setattr(service, "JOB_POLL_SECONDS", 0.05)
+    calls = []
+    real_sleep = service.time.sleep
+
+    def finish_the_other(seconds):
+        calls.append(seconds)
+        with engine.begin() as conn:  # the other computation ends while the job waits
+            conn.execute(update(ScoreRun.__table__).where(ScoreRun.id == run).values(status="done"))
+        real_sleep(0)
+
+    monkeypatch.setattr(service.time, "sleep", finish_the_other)
+    with session_scope(engine, write=True) as session:
+        job_id = service.request_recompute(session=session).id
+    assert jobs.run_pending(engine) == 1
+    with Session(engine) as session:
+        assert session.get(Job, job_id).status == "done" and calls
+
+
+def test_new_weights_are_not_anybody_rising(engine, community):
+    service.recompute(engine, as_of=utcnow() - timedelta(days=31))
+    with session_scope(engine, write=True) as session:
+        created = service.create_weight_set(WeightSetIn(weights=Weights.model_validate(
+            {"combined": {"reach": 1, "advocacy": 0, "influence": 0}})), session=session, actor=SYSTEM)
+        service.activate(created.id, session=session, actor=SYSTEM)
+    service.recompute(engine)
+    with Session(engine) as session:
+        assert boards.rising(session=session) == []  # Ana jumped, but only because the weights changed
+    service.recompute(engine)
+    with Session(engine) as session:
+        assert boards.rising(session=session) == []  # same weights, nothing happened

@@ -162,5 +162,8 @@ def test_weights_refuse_nonsense():
     with pytest.raises(ValidationError):
         Weights.model_validate({"surprise": 1})
     ok = Weights.model_validate({"kinds": {"talk": 10}, "levels": {"champion": 100, "advocate": 20, "contributor": 2}})
-    assert ok.kinds == {"talk": 10} and ok.levels.champion == 100
+    assert ok.kinds["talk"] == 10 and ok.kinds["post"] == 1.0 and ok.levels.champion == 100  # the rest: defaults
+    moved = Weights.model_validate({"platforms": {"discourse": 0.5}, "presence": {}})
+    assert moved.platforms["discourse"] == 0.5 and "discourse" not in moved.presence and moved.presence["email"] == 0
+    assert moved.platforms["x"] == 1.0
     assert math.isclose(Weights().combined.reach + Weights().combined.advocacy + Weights().combined.influence, 1.0)

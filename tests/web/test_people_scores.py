@@ -167,3 +167,14 @@ def test_the_first_click_on_an_amount_puts_the_biggest_first(manager_client, peo
     assert "dir=desc" in links["Score"] and "dir=desc" in links["Reach"]
     assert "dir=asc" in links["Level"] and "dir=asc" in links["Rank"]
     assert "sort=name&dir=desc" in links["Name"]  # the active column turns round
+
+
+@pytest.mark.parametrize("query", ["score_min=90&score_max=20", "reach_min=500&reach_max=10",
+                                   "platform=x&followers_min=100&followers_max=5"])
+def test_a_range_upside_down_is_dropped_not_a_crash(manager_client, people, query):
+    page = manager_client.get(f"/people?{query}")
+    assert page.status_code == 200
+    chips = [c.get_text(" ", strip=True) for c in soup(page).select(".chips .chip, .chip")]
+    assert not any("at most" in chip for chip in chips)  # the max that contradicts the min is left out
+    api = manager_client.get(f"/api/v1/profiles?{query}")
+    assert api.status_code == 422 and "_max" in str(api.json()["errors"][0]["loc"])

@@ -210,3 +210,13 @@ def test_a_whole_score_still_shows_its_decimal(manager_client, engine):
     assert panel.select_one(".score-value").get_text(strip=True) == "0.0"
     assert [row.select_one("td.points").get_text(strip=True)
             for row in panel.select("table.score-components tbody tr")] == ["0.0", "0.0", "0.0"]
+
+
+def test_spanish_numbers_use_the_decimal_comma_everywhere_in_the_panel(manager_client, engine, people):
+    service.recompute(engine)
+    for pid in people.values():
+        _page, panel = _panel(manager_client, pid, headers={"Accept-Language": "es-ES"})
+        text = panel.get_text(" ", strip=True)
+        assert not re.findall(r"(?<![\d.,])\d+\.\d(?![\d.])", text), text  # no "21.0" (dates are 25/11/2026)
+    _page, panel = _panel(manager_client, people["Bruno"], headers={"Accept-Language": "es-ES"})
+    assert re.fullmatch(r"\d+,\d", panel.select_one(".score-value").get_text(strip=True))

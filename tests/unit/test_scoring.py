@@ -36,6 +36,8 @@ def test_reach_scores_sum_identities_per_person():
     # A platform without a weight counts 1 per follower; no followers (or a negative count) count nothing.
     other = scoring.reach_scores(2, np.array([0, 0, 1]), ["tiktok", "x", "x"], np.array([40.0, 0.0, -5.0]), weights)
     assert other.tolist() == [40.0, 0.0]
+    nobody_last = scoring.reach_scores(3, np.array([0]), ["x"], np.array([5.0]), weights)
+    assert nobody_last.tolist() == [5.0, 0.0, 0.0]  # a row for everyone, identities or not
 
 
 def test_contribution_points_weight_sentiment_and_monthly_decay():

@@ -16,7 +16,7 @@ from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.jobs.models import Job
 from crm.ranking import boards, runs
 from crm.ranking.boards import Board, BoardQuery, Mover, Period
-from crm.ranking.models import Level, ScoreRunOut
+from crm.ranking.models import ScoreRunOut, level_name
 from crm.schemas import OUT_CONFIG, Page
 
 router = APIRouter(prefix="/ranking", tags=["ranking"])
@@ -90,15 +90,8 @@ class RecomputeOut(BaseModel):
     job: RankJobOut
 
 
-def _level_name(level: int) -> str:
-    try:
-        return Level(level).name
-    except ValueError:
-        return ""
-
-
 def _board_out(board: Board) -> LeaderboardOut:
-    items = [BoardRowOut.model_validate({**asdict(row), "level_name": _level_name(row.level)}) for row in board.rows]
+    items = [BoardRowOut.model_validate({**asdict(row), "level_name": level_name(row.level)}) for row in board.rows]
     run = board.run
     return LeaderboardOut(items=items, total=board.total, page=board.query.page, per_page=board.query.per_page,
                           pages=board.pages, period=board.query.period, run_id=run.id if run else None,
@@ -106,7 +99,7 @@ def _board_out(board: Board) -> LeaderboardOut:
 
 
 def _movers_out(movers: list[Mover]) -> list[MoverOut]:
-    return [MoverOut(profile_id=m.profile_id, name=m.name, level=m.level, level_name=_level_name(m.level),
+    return [MoverOut(profile_id=m.profile_id, name=m.name, level=m.level, level_name=level_name(m.level),
                      before=m.before, after=m.after, change=round(m.change, 6)) for m in movers]
 
 

@@ -14,7 +14,7 @@ from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.profiles.detail import score_history, score_panel
 from crm.ranking import boards, service
 from crm.ranking.boards import PreviewRow
-from crm.ranking.models import Level, WeightSetIn, WeightSetOut
+from crm.ranking.models import WeightSetIn, WeightSetOut, level_name
 from crm.schemas import OUT_CONFIG, Page
 
 router = APIRouter(tags=["ranking"])
@@ -77,7 +77,7 @@ def _row(row: PreviewRow) -> PreviewRowOut:
 
 
 def _counts(counts: dict[int, int]) -> dict[str, int]:
-    return {Level(level).name: count for level, count in sorted(counts.items())}
+    return {level_name(level): count for level, count in sorted(counts.items())}
 
 
 @router.get("/ranking/weights", response_model=Page[WeightSetOut], responses=SET_ERRORS)
@@ -253,11 +253,11 @@ def profile_score(db: DB, user: CurrentUser, profile_id: IdPath) -> ScoreOut:
     next_level = None
     if panel.next_level is not None:
         nl = panel.next_level
-        next_level = NextLevelOut(level=nl.level, level_name=Level(nl.level).name, advocacy_needed=round(nl.needed, 6),
+        next_level = NextLevelOut(level=nl.level, level_name=level_name(nl.level), advocacy_needed=round(nl.needed, 6),
                                   hints=[HintOut(kind=h.kind, count=h.count) for h in nl.hints])
     data: dict[str, Any] = {
         "profile_id": profile_id, "computed": True, "score": ex.score, "total_points": round(ex.total_points, 6),
-        "rank": ex.rank, "ranked": ex.ranked, "level": ex.level, "level_name": Level(ex.level).name,
+        "rank": ex.rank, "ranked": ex.ranked, "level": ex.level, "level_name": level_name(ex.level),
         "computed_level": ex.computed_level, "level_held": panel.level_held, "next_level": next_level,
         "formula": FORMULA, "components": [ComponentOut.model_validate(c) for c in ex.components],
         "reach_parts": [ReachPartOut.model_validate(p) for p in ex.reach_parts], "contributions": ex.contributions,

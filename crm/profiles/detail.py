@@ -28,7 +28,7 @@ from crm.profiles.models import Identity, Platform, Profile
 from crm.profiles.service import get_profile, identities_of, reach_of
 from crm.ranking import explain as explaining
 from crm.ranking.explain import Explanation, HistoryPoint
-from crm.ranking.models import Level
+from crm.ranking.models import Level, level_label
 from crm.ranking.service import weights_in_use
 from crm.relationships.models import Direction
 from crm.relationships.service import PersonConnection, count_connected_people, person_connections
@@ -211,12 +211,7 @@ class ScorePanel:
     def advocacy_chart(self) -> TrendChart | None:
         return trend([(h.as_of, h.advocacy) for h in self.history])
 
-    @staticmethod
-    def level_label(level: int) -> str:
-        try:
-            return Level(level).label
-        except ValueError:
-            return str(level)
+    level_label = staticmethod(level_label)
 
     @property
     def reach_counted(self) -> float:

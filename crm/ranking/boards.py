@@ -77,21 +77,28 @@ class Board:
         return max(1, math.ceil(self.total / self.query.per_page))
 
 
-def leaderboard(query: BoardQuery, *, session: Session) -> Board:
-    run = latest_run(session=session)
-    if run is None:
-        return Board(query, [], 0, None)
+def board_parts(query: BoardQuery, run: ScoreRun) -> tuple[Any, list[Any], list[Any]]:
+    """The board's metric, conditions and order on that run's snapshot: one definition for the page,
+    the API and the CSV export."""
     metric = SNAP.c.score if query.period == Period.all else SNAP.c[f"advocacy_{query.period.value}"]
     where = [SNAP.c.run_id == run.id, SNAP.c.profile_id.in_(matching_ids(query.people()).order_by(None))]
     if query.period != Period.all:
         where.append(metric > 0)  # a period board lists people who did something in it
+    return metric, where, [metric.desc(), SNAP.c.advocacy.desc(), P.c.id]
+
+
+def leaderboard(query: BoardQuery, *, session: Session) -> Board:
+    run = latest_run(session=session)
+    if run is None:
+        return Board(query, [], 0, None)
+    metric, where, order = board_parts(query, run)
     total = session.scalar(select(func.count()).select_from(SNAP).where(*where)) or 0
     offset = (query.page - 1) * query.per_page
     rows = session.exec(
         select(P.c.id, P.c.display_name, P.c.roles, P.c.is_team_member, SNAP.c.score, SNAP.c.rank, SNAP.c.level,
                SNAP.c.reach, SNAP.c.advocacy, SNAP.c.influence, metric)
         .join(P, P.c.id == SNAP.c.profile_id).where(*where)
-        .order_by(metric.desc(), SNAP.c.advocacy.desc(), P.c.id).limit(query.per_page).offset(offset)
+        .order_by(*order).limit(query.per_page).offset(offset)
     ).all()  # type: ignore[call-overload]
     board_rows = [
         BoardRow(offset + i + 1, pid, name, list(roles or []), bool(team), score, rank, level, reach, advocacy,

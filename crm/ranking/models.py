@@ -43,6 +43,22 @@ LEVEL_LABELS = {
 }
 
 
+def level_label(level: int) -> str:
+    """1 -> "Champion", in the page's language (a number this version does not know, as it is)."""
+    try:
+        return Level(level).label
+    except ValueError:
+        return str(level)
+
+
+def level_name(level: int) -> str:
+    """1 -> "champion": the word exports and the API use."""
+    try:
+        return Level(level).name
+    except ValueError:
+        return str(level)
+
+
 class WeightSet(SQLModel, table=True):
     __tablename__ = "weight_set"
     # At most one active set, enforced by the database too, so two activations at once cannot both win.

@@ -73,7 +73,7 @@ def relevant(query: RelevanceQuery, *, session: Session) -> list[RelevanceRow]:
     folded_keywords = [fold(k) for k in query.keywords]
     since = utcnow() - timedelta(days=query.days)
     contributions = sorted(k.value for k in CONTRIBUTION_KINDS)
-    matches: list[Any] = [sql_cast(P.c.topics, Text).like(_like(_json(t)), escape="\\") for t in query.topics]
+    matches: list[Any] = [sql_cast(P.c.topics, Text).like(_like(json.dumps(t)), escape="\\") for t in query.topics]
     matches += [P.c.search_text.like(_like(k), escape="\\") for k in folded_keywords]
     if query.keywords:
         said = select(X.c.profile_id).where(
@@ -112,7 +112,3 @@ def relevant(query: RelevanceQuery, *, session: Session) -> list[RelevanceRow]:
             keywords=[k for k, f in zip(query.keywords, folded_keywords, strict=True) if f in haystack]))
     rows.sort(key=lambda r: (-r.relevance, -r.score, r.profile_id))
     return rows[:query.limit]
-
-
-def _json(value: str) -> str:
-    return json.dumps(value)  # a topic as the JSON list stores it

@@ -20,7 +20,7 @@ from crm.jobs.models import Job, JobStatus
 from crm.profiles.models import Platform, ProfileRole
 from crm.ranking import boards, runs
 from crm.ranking.boards import BoardQuery, Period
-from crm.ranking.models import Level
+from crm.ranking.models import level_label
 from crm.templating import is_fragment_request, render
 from crm.web.common import redirect
 from crm.web.forms import forgiving
@@ -36,15 +36,6 @@ PERIOD_LABELS = {
     Period.d90: N_("Last 90 days"),
     Period.d365: N_("Last 365 days"),
 }
-ACTIVE = (JobStatus.queued.value, JobStatus.running.value)
-
-
-def level_label(level: int) -> str:
-    """1 -> "Champion", in the page's language."""
-    try:
-        return Level(level).label
-    except ValueError:
-        return str(level)
 
 
 def board_query(raw: Mapping[str, str], page_size: int) -> BoardQuery:
@@ -84,7 +75,7 @@ def helpers() -> dict[str, Any]:
 
 
 def _status_context(job: Job | None) -> dict[str, Any]:
-    return {"job": job, "job_active": job is not None and job.status in ACTIVE}
+    return {"job": job, "job_active": job is not None and job.status in runs.ACTIVE}
 
 
 @router.get("")

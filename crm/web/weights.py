@@ -19,10 +19,10 @@ from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.errors import Conflict
 from crm.i18n import current_locale, gettext
 from crm.interactions.models import CONTRIBUTION_KINDS, InteractionKind, RelationshipKind
-from crm.profiles.detail import ScorePanel, score_panel
+from crm.profiles.detail import score_panel
 from crm.profiles.models import Platform
 from crm.ranking import boards, service
-from crm.ranking.models import ComponentWeights, LevelThresholds, WeightSet, WeightSetIn
+from crm.ranking.models import ComponentWeights, LevelThresholds, WeightSet, WeightSetIn, level_label
 from crm.schemas import MAX_ID
 from crm.templating import render
 from crm.web.common import Form, field_errors, redirect, text
@@ -108,7 +108,7 @@ def form_values(weights: dict[str, Any]) -> dict[str, str]:
     for name in COMPONENTS:
         values[f"combined.{name}"] = shown(weights["combined"][name])
     for kind in KINDS:
-        values[f"kinds.{kind}"] = shown(weights["kinds"].get(kind, 0.0))  # a kind left out counts nothing
+        values[f"kinds.{kind}"] = shown(weights["kinds"].get(kind, 0.0))  # saved sets hold every kind (defaults filled)
     values["sentiment"] = shown(weights["sentiment"])
     values["monthly_decay"] = shown(weights["monthly_decay"])
     for platform in PLATFORMS:
@@ -325,7 +325,7 @@ def weight_set_preview(request: Request, db: DB, user: CurrentUser, weight_set_i
     """Who would move if this version were active: the block the version's page loads when it is
     ready (working it out recomputes everyone's scores twice), or a page of its own."""
     weight_set = service.get_weight_set(weight_set_id, session=db)
-    context = {"ws": weight_set, "decimal": decimal, "level_label": ScorePanel.level_label,
+    context = {"ws": weight_set, "decimal": decimal, "level_label": level_label,
                "preview": None if weight_set.active else boards.preview(weight_set.weights, session=db)}
     return render(request, "ranking/weights_preview.html", context, block="preview")
 

@@ -369,7 +369,7 @@ def inputs_signature(conn: Connection) -> str:
     parts = []
     for table in (P, IDENT, X, R):
         count, top, edited = conn.execute(select(func.count(), func.max(table.c.id), func.max(table.c.updated_at))).one()
-        parts.append(f"{count}.{top or 0}.{edited.timestamp() if edited else 0:.0f}")
+        parts.append(f"{count}.{top or 0}.{edited.timestamp() if edited else 0:.6f}")
     version = conn.execute(select(W.c.version).where(W.c.active.is_(True))).scalar()
     parts.append(f"w{version or 0}")
     return "|".join(parts)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import networkx as nx
 import numpy as np
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -277,12 +277,15 @@ def test_editing_a_profile_or_the_weights_changes_the_signature(engine, communit
 
 def test_old_runs_are_pruned_to_one_per_day(engine, community):
     now = utcnow()
-    for days, hour in ((10, 1), (10, 5), (9, 3), (0, 0)):
-        service.recompute(engine, as_of=now - timedelta(days=days, hours=hour))
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)  # whatever the time of day the test runs
+    times = [noon - timedelta(days=10, hours=3), noon - timedelta(days=10) + timedelta(hours=1),
+             noon - timedelta(days=9), now]
+    for as_of in times:
+        service.recompute(engine, as_of=as_of)
     with Session(engine) as session:
-        kept = sorted(round((now - r.as_of).total_seconds() / 3600) for r in session.exec(select(ScoreRun)).scalars())
+        kept = sorted(r.as_of for r in session.exec(select(ScoreRun)).scalars())
         snapshots = len(session.exec(select(ScoreSnapshot)).all())
-    assert kept == [0, 9 * 24 + 3, 10 * 24 + 1]  # 10 days 5 h ago was not the last run of its day
+    assert kept == times[1:]  # 09:00 ten days ago was not the last run of its day
     assert snapshots == 3 * 5
 
 
@@ -330,12 +333,15 @@ def test_a_dead_run_is_failed_its_snapshots_removed_and_it_does_not_count(engine
             run_id=dead, profile_id=community["Bruno"], reach=0, reach_pct=0, advocacy=0, advocacy_pct=0, influence=0,
             influence_pct=0, score=0, rank=None, level=4, level_below_runs=1, advocacy_30=0, advocacy_90=0,
             advocacy_365=0))
-        conn.execute(update(Profile.__table__).where(Profile.id == community["Bruno"]).values(level_below_runs=1))
+        # as the computation writes them: its score columns only, updated_at kept
+        conn.execute(update(Profile.__table__).where(Profile.id == community["Bruno"]).values(
+            level_below_runs=1, updated_at=Profile.__table__.c.updated_at))
     with engine.connect() as conn:  # the last *finished* run's signature still matches: nothing due
         assert service.recompute_due(conn, every_hours=24, after_changes=True) is None
+        latest = conn.execute(select(func.max(Profile.__table__.c.updated_at))).scalar_one()
         conn.execute(update(Profile.__table__).where(Profile.id == community["Eva"]).values(
-            updated_at=utcnow() + timedelta(seconds=3)))
-        conn.commit()
+            updated_at=latest + timedelta(microseconds=1)))
+        conn.commit()  # an edit a microsecond after the last one still counts as a change
         assert service.recompute_due(conn, every_hours=24, after_changes=True) == "changed"
     with session_scope(engine, write=True) as session:  # Bruno drops below every threshold
         session.execute(delete(Interaction).where(Interaction.profile_id == community["Bruno"]))

@@ -135,6 +135,27 @@ PLANNED_SECTIONS = (
     N_("Points from an append-only ledger, badges, levels and a rewards catalogue, so nobody who helped is forgotten."),
 )
 
+# crm/campaigns/models.py: campaign statuses, pipeline stages and KPI metrics (the `label` filter;
+# "Active" is a profile status too).
+CAMPAIGN_WORDS = (
+    N_("Draft"),
+    N_("Planning"),
+    N_("Completed"),
+    N_("Archived"),
+    N_("Candidate"),
+    N_("Shortlisted"),
+    N_("Contacted"),
+    N_("Negotiating"),
+    N_("Confirmed"),
+    N_("Content live"),
+    N_("Declined"),
+    N_("Reach"),
+    N_("Engagements"),
+    N_("Contributions"),
+    N_("Signups"),
+    N_("Custom"),
+)
+
 ALL = (
     PROFILE_ROLES
     + PROFILE_STATUSES
@@ -147,4 +168,5 @@ ALL = (
     + ERROR_TITLES
     + HEADLINES
     + PLANNED_SECTIONS
+    + CAMPAIGN_WORDS
 )

@@ -2,6 +2,7 @@
 
 from crm.accounts.models import ApiToken, User, UserSession
 from crm.audit.models import AuditEvent
+from crm.campaigns.models import Campaign, CampaignKpi, CampaignMember, CampaignQuote, CampaignTask
 from crm.graph.models import GraphPartition
 from crm.imports.models import ImportMapping, ImportRejection, ImportUpload
 from crm.interactions.models import Interaction, Relationship
@@ -12,7 +13,8 @@ from crm.ranking.models import ScoreRun, ScoreSnapshot, WeightSet
 from crm.views.models import SavedView
 
 __all__ = [
-    "ApiToken", "AuditEvent", "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload",
+    "ApiToken", "AuditEvent", "Campaign", "CampaignKpi", "CampaignMember", "CampaignQuote", "CampaignTask",
+    "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload",
     "Interaction", "Job", "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User",
     "UserSession", "WeightSet",
 ]

@@ -3,6 +3,9 @@
 from fastapi import APIRouter
 
 from crm.api import (
+    campaign_discovery,
+    campaign_report,
+    campaigns,
     exports,
     graph,
     imports,
@@ -18,5 +21,5 @@ from crm.api import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (views, exports, merges, imports, interactions, relationships, graph, ranking, relevance, weights,
-               profiles):
+               campaign_discovery, campaign_report, campaigns, profiles):
     api_router.include_router(module.router)

@@ -44,6 +44,18 @@ class AuditAction(StrEnum):
     weights_create = "weights.create"
     weights_activate = "weights.activate"
     rank_recompute = "weights.recompute"
+    campaign_create = "campaign.create"
+    campaign_update = "campaign.update"
+    campaign_delete = "campaign.delete"
+    campaign_complete = "campaign.complete"
+    campaign_kpi = "campaign.kpi"
+    campaign_member_add = "campaign.member_add"
+    campaign_member_stage = "campaign.member_stage"
+    campaign_member_update = "campaign.member_update"
+    campaign_member_remove = "campaign.member_remove"
+    campaign_task = "campaign.task"
+    campaign_quote = "campaign.quote"
+    campaign_export = "campaign.export"
 
     @property
     def group(self) -> str:
@@ -97,6 +109,18 @@ _LABELS = {
     AuditAction.weights_create: N_("saved a new version of the score weights"),
     AuditAction.weights_activate: N_("activated a version of the score weights"),
     AuditAction.rank_recompute: N_("asked for the scores to be recomputed"),
+    AuditAction.campaign_create: N_("created a campaign"),
+    AuditAction.campaign_update: N_("edited a campaign"),
+    AuditAction.campaign_delete: N_("deleted a campaign"),
+    AuditAction.campaign_complete: N_("completed a campaign"),
+    AuditAction.campaign_kpi: N_("changed a campaign's KPIs"),
+    AuditAction.campaign_member_add: N_("added people to a campaign"),
+    AuditAction.campaign_member_stage: N_("moved someone in a campaign's pipeline"),
+    AuditAction.campaign_member_update: N_("edited a campaign member"),
+    AuditAction.campaign_member_remove: N_("removed someone from a campaign"),
+    AuditAction.campaign_task: N_("changed a campaign task"),
+    AuditAction.campaign_quote: N_("changed a campaign's quotes"),
+    AuditAction.campaign_export: N_("exported a campaign report"),
 }
 _SHORT_LABELS = {
     AuditAction.profile_create: N_("Created"),
@@ -118,11 +142,11 @@ GROUPS = {
     "login": N_("Sign-ins"), "logout": N_("Sign-outs"), "profile": N_("People"), "user": N_("Users"),
     "token": N_("API tokens"), "session": N_("Sessions"), "interaction": N_("Interactions"),
     "relationship": N_("Connections"), "view": N_("Saved views"), "export": N_("Exports"), "import": N_("Imports"),
-    "merge": N_("Merges"), "weights": N_("Scores"),
+    "merge": N_("Merges"), "weights": N_("Scores"), "campaign": N_("Campaigns"),
 }
 # What the dashboard's "recent changes" shows: changes to shared data, not one's own account
 # (signing in, passwords, tokens, sessions).
-_SHARED = ("profile", "interaction", "relationship", "import", "merge", "weights")
+_SHARED = ("profile", "interaction", "relationship", "import", "merge", "weights", "campaign")
 CHANGES = frozenset(a for a in AuditAction if a.group in _SHARED) | {
     AuditAction.user_create, AuditAction.user_role, AuditAction.user_activate, AuditAction.user_deactivate}
 

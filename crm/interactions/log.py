@@ -16,6 +16,7 @@ from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
+from crm.campaigns.models import Campaign
 from crm.db import serialize_writes, utcnow
 from crm.errors import InvalidInput, NotFound, PermissionDenied
 from crm.i18n import gettext
@@ -83,6 +84,10 @@ def _check(values: dict[str, Any], profile: Profile, *, confirmed: bool, session
         if session.get(Profile, counterpart) is None:
             raise InvalidInput(gettext("Check the highlighted fields."),
                                field_errors={"counterpart_id": gettext("There is no person with that id.")})
+    campaign = values.get("campaign_id")
+    if campaign is not None and session.get(Campaign, campaign) is None:
+        raise InvalidInput(gettext("Check the highlighted fields."),
+                           field_errors={"campaign_id": gettext("There is no campaign with that id.")})
     if values.get("kind") in OUTREACH_KINDS and not confirmed:
         reason = contact_refusal(profile)
         if reason:
@@ -97,7 +102,7 @@ def _after_write(session: Session, *profile_ids: int | None) -> None:
 
 
 # A patch's explicit null may only clear the fields whose column may be empty.
-_CLEARABLE = frozenset({"sentiment", "counterpart_id"})
+_CLEARABLE = frozenset({"sentiment", "counterpart_id", "campaign_id"})
 
 
 def _values(data: InteractionIn | InteractionPatch, *, partial: bool) -> dict[str, Any]:
@@ -149,6 +154,8 @@ def update_interaction(interaction_id: int, data: InteractionIn | InteractionPat
         check["kind"] = values["kind"]
     if values.get("counterpart_id", item.counterpart_id) != item.counterpart_id:
         check["counterpart_id"] = values["counterpart_id"]
+    if values.get("campaign_id", item.campaign_id) != item.campaign_id:
+        check["campaign_id"] = values["campaign_id"]
     _check(check, profile, confirmed=bool(data.contact_anyway), session=session)
     before = snapshot(item)
     old_counterpart = item.counterpart_id

@@ -121,6 +121,7 @@ class Interaction(SQLModel, table=True):
     engagements: int = Field(default=0, sa_type=BigInteger)
     sentiment: float | None = Field(default=None)
     counterpart_id: int | None = Field(default=None, foreign_key="profile.id", ondelete="SET NULL", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL", index=True)
     source: str = Field(default="manual", max_length=50)
     external_id: str | None = Field(default=None, max_length=200)
     created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
@@ -153,6 +154,7 @@ class InteractionFields(BaseModel):
     engagements: int = PydField(default=0, ge=0, le=MAX_COUNT, description="Likes, replies, shares...")
     sentiment: float | None = PydField(default=None, ge=-1, le=1, description="-1 negative .. 1 positive; null: unknown")
     counterpart_id: DbId | None = PydField(default=None, description="The other person involved, if any")
+    campaign_id: DbId | None = PydField(default=None, description="The campaign it belongs to: outreach or a deliverable")
 
 
 class InteractionIn(InteractionFields, InputModel):

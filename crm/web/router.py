@@ -8,6 +8,9 @@ from fastapi import APIRouter
 from crm.web import (
     api_docs,
     auth,
+    campaign_discovery,
+    campaign_report,
+    campaigns,
     dashboard,
     graph,
     identities,
@@ -25,5 +28,5 @@ from crm.web import (
 
 web_router = APIRouter(include_in_schema=False)
 for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, ranking, weights,
-               profiles, sections, settings_pages, api_docs):
+               profiles, campaign_discovery, campaign_report, campaigns, sections, settings_pages, api_docs):
     web_router.include_router(module.router)

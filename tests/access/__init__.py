@@ -3,6 +3,9 @@ or adding a route without adding it here, fails tests/web/test_security.py. One 
 that work on different areas does not edit the same table."""
 
 from tests.access import (
+    campaign_discovery,
+    campaign_report,
+    campaigns,
     core,
     graph,
     identities,
@@ -18,7 +21,7 @@ from tests.access import (
 
 EXPECTED_ACCESS = {}
 for _module in (core, people_list, views, identities, timeline, imports, merges, graph, ranking_boards, ranking_weights,
-                ranking_relevance):
+                ranking_relevance, campaigns, campaign_discovery, campaign_report):
     _clash = EXPECTED_ACCESS.keys() & _module.ACCESS.keys()
     assert not _clash, f"listed twice: {_clash}"
     EXPECTED_ACCESS.update(_module.ACCESS)

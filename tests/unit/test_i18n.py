@@ -174,6 +174,7 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
     """Enum labels, error titles, headlines and planned sections reach templates as data; crm/i18n_labels.py
     marks them for extraction. This fails when an enum value or title is added without a marker there."""
     from crm.accounts.models import Role
+    from crm.campaigns.models import CampaignStatus, KpiMetric, Stage
     from crm.i18n_labels import ALL
     from crm.interactions.models import InteractionKind, RelationshipKind
     from crm.profiles.models import ConsentBasis, Platform, ProfileRole, ProfileStatus
@@ -182,7 +183,8 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
 
     needed = {
         _label(m.value)
-        for enum in (ProfileRole, ProfileStatus, Platform, ConsentBasis, InteractionKind, RelationshipKind, Role)
+        for enum in (ProfileRole, ProfileStatus, Platform, ConsentBasis, InteractionKind, RelationshipKind, Role,
+                     CampaignStatus, Stage, KpiMetric)
         for m in enum
         if m.value
     }

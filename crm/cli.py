@@ -109,6 +109,13 @@ def _load_seed(settings: Settings, seed_dir: Path | None, shift: bool) -> None:
 
 
 DEMO_HISTORY_MONTHS = 6
+
+
+def _demo_campaigns(engine: Any) -> None:
+    from crm.campaigns.demo import seed_campaigns
+
+    if created := seed_campaigns(engine):
+        console.print(f"Created {created} demo campaigns.")
 seed_app = typer.Typer(help="Load the demo data (`crm seed`), or generate a synthetic community (`crm seed synthetic`).")
 app.add_typer(seed_app, name="seed")
 
@@ -133,6 +140,8 @@ def seed(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
     _rank(_engine(settings), DEMO_HISTORY_MONTHS if shift else 0)  # shifted dates end today: history makes sense
+    if directory is None:  # the demo people: two demo campaigns on top
+        _demo_campaigns(_engine(settings))
 
 
 @seed_app.command("synthetic")
@@ -251,6 +260,7 @@ def demo(
     if empty:
         _load_seed(settings, None, shift=True)
         _rank(engine, DEMO_HISTORY_MONTHS)  # scores, levels and six months of history from the start
+        _demo_campaigns(engine)
     password = secrets.token_urlsafe(9)
     # Through the accounts service, so the audit log shows it; hashing happens before the write lock.
     if admin is None:

@@ -10,11 +10,23 @@ from crm.jobs.models import Job
 from crm.merges.models import DuplicateDismissal, MergeRecord  # noqa: F401  (DuplicateDismissal: metadata only)
 from crm.profiles.models import Identity, Profile
 from crm.ranking.models import ScoreRun, ScoreSnapshot, WeightSet
+from crm.recognition.models import (
+    Badge,
+    BadgeAward,
+    GamingFlag,
+    PointEntry,
+    PointHold,
+    PointRuleSet,
+    Recognition,
+    Redemption,
+    Reward,
+)
 from crm.views.models import SavedView
 
 __all__ = [
     "ApiToken", "AuditEvent", "Campaign", "CampaignKpi", "CampaignMember", "CampaignQuote", "CampaignTask",
     "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload",
     "Interaction", "Job", "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User",
-    "UserSession", "WeightSet",
+    "UserSession", "WeightSet", "Badge", "BadgeAward", "GamingFlag", "PointEntry", "PointHold", "PointRuleSet",
+    "Recognition", "Redemption", "Reward",
 ]

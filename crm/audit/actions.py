@@ -56,6 +56,23 @@ class AuditAction(StrEnum):
     campaign_task = "campaign.task"
     campaign_quote = "campaign.quote"
     campaign_export = "campaign.export"
+    points_rules = "points.rules"
+    points_award = "points.award"
+    points_reverse = "points.reverse"
+    points_rescore = "points.rescore"
+    points_hold = "points.hold_review"
+    gaming_flag = "points.flag_review"
+    badge_create = "badge.create"
+    badge_update = "badge.update"
+    badge_award = "badge.award"
+    badge_revoke = "badge.revoke"
+    reward_create = "reward.create"
+    reward_update = "reward.update"
+    redemption_request = "redemption.request"
+    redemption_decide = "redemption.decide"
+    redemption_fulfil = "redemption.fulfil"
+    recognition_thanks = "recognition.thanks"
+    recognition_public = "recognition.public"
 
     @property
     def group(self) -> str:
@@ -121,6 +138,23 @@ _LABELS = {
     AuditAction.campaign_task: N_("changed a campaign task"),
     AuditAction.campaign_quote: N_("changed a campaign's quotes"),
     AuditAction.campaign_export: N_("exported a campaign report"),
+    AuditAction.points_rules: N_("saved a new version of the point rules"),
+    AuditAction.points_award: N_("awarded points"),
+    AuditAction.points_reverse: N_("reversed points"),
+    AuditAction.points_rescore: N_("re-scored past interactions"),
+    AuditAction.points_hold: N_("reviewed held points"),
+    AuditAction.gaming_flag: N_("reviewed an anti-gaming flag"),
+    AuditAction.badge_create: N_("created a badge"),
+    AuditAction.badge_update: N_("edited a badge"),
+    AuditAction.badge_award: N_("awarded a badge"),
+    AuditAction.badge_revoke: N_("took back a badge"),
+    AuditAction.reward_create: N_("added a reward"),
+    AuditAction.reward_update: N_("edited a reward"),
+    AuditAction.redemption_request: N_("requested a reward"),
+    AuditAction.redemption_decide: N_("decided on a redemption"),
+    AuditAction.redemption_fulfil: N_("fulfilled a redemption"),
+    AuditAction.recognition_thanks: N_("thanked people"),
+    AuditAction.recognition_public: N_("changed what is shown publicly"),
 }
 _SHORT_LABELS = {
     AuditAction.profile_create: N_("Created"),
@@ -143,10 +177,13 @@ GROUPS = {
     "token": N_("API tokens"), "session": N_("Sessions"), "interaction": N_("Interactions"),
     "relationship": N_("Connections"), "view": N_("Saved views"), "export": N_("Exports"), "import": N_("Imports"),
     "merge": N_("Merges"), "weights": N_("Scores"), "campaign": N_("Campaigns"),
+    "points": N_("Points"), "badge": N_("Badges"), "reward": N_("Rewards"), "redemption": N_("Redemptions"),
+    "recognition": N_("Recognition"),
 }
 # What the dashboard's "recent changes" shows: changes to shared data, not one's own account
 # (signing in, passwords, tokens, sessions).
-_SHARED = ("profile", "interaction", "relationship", "import", "merge", "weights", "campaign")
+_SHARED = ("profile", "interaction", "relationship", "import", "merge", "weights", "campaign", "points", "badge",
+           "reward", "redemption", "recognition")
 CHANGES = frozenset(a for a in AuditAction if a.group in _SHARED) | {
     AuditAction.user_create, AuditAction.user_role, AuditAction.user_activate, AuditAction.user_deactivate}
 

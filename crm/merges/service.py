@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import Field as PydField
 from pydantic import model_validator
 from sqlalchemy import DateTime, Table, bindparam, delete, func, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.types import Date
 from sqlmodel import Session, col, select
 
@@ -48,6 +49,52 @@ _interaction: Table = Interaction.__table__  # type: ignore[attr-defined]
 _relationship: Table = Relationship.__table__  # type: ignore[attr-defined]
 _merge: Table = MergeRecord.__table__  # type: ignore[attr-defined]
 _import_key: Table = ImportKey.__table__  # type: ignore[attr-defined]
+
+# Rows of other domains that belong to a person (points, badges, redemptions, campaigns...): re-pointed to
+# the survivor and put back by an undo. Where a row is unique per (partner, person) and the survivor has
+# one already (the same badge, the same campaign), the merged person's row is removed and kept in the
+# snapshot. Without this, deleting the merged person would cascade away their ledger.
+PERSON_ROWS = (("point_entry", None), ("point_hold", None), ("gaming_flag", None), ("recognition", None),
+               ("redemption", None), ("badge_award", "badge_id"), ("campaign_member", "campaign_id"),
+               ("campaign_task", None), ("campaign_quote", None))
+
+
+def _person_table(name: str) -> Table:
+    return Profile.metadata.tables[name]
+
+
+def _move_person_rows(survivor_id: int, merged_id: int, *, session: Session) -> dict[str, Any]:
+    moved: dict[str, list[int]] = {}
+    removed: dict[str, list[dict[str, Any]]] = {}
+    for name, partner in PERSON_ROWS:
+        table = _person_table(name)
+        rows = session.execute(sa_select(table).where(table.c.profile_id == merged_id).order_by(table.c.id)).mappings().all()
+        if not rows:
+            continue
+        clash: set[Any] = set()
+        if partner:
+            clash = set(session.execute(sa_select(table.c[partner]).where(table.c.profile_id == survivor_id)).scalars())
+        gone = [dict(r) for r in rows if partner and r[partner] in clash]
+        if gone:
+            session.execute(delete(table).where(table.c.id.in_([r["id"] for r in gone])))
+            removed[name] = [{k: _json(v) for k, v in r.items()} for r in gone]
+        ids = [int(r["id"]) for r in rows if not (partner and r[partner] in clash)]
+        if ids:
+            session.execute(update(table).where(table.c.id.in_(ids)).values(profile_id=survivor_id))
+            moved[name] = ids
+    return {"moved": moved, "removed": removed}
+
+
+def _restore_person_rows(snap: dict[str, Any], survivor_id: int, merged_id: int, *, session: Session) -> None:
+    rows = snap.get("person_rows") or {"moved": {}, "removed": {}}
+    for name, ids in rows["moved"].items():
+        table = _person_table(name)
+        session.execute(update(table).where(table.c.id.in_(ids), table.c.profile_id == survivor_id)
+                        .values(profile_id=merged_id))
+    for name, removed in rows["removed"].items():
+        table = _person_table(name)
+        for row in removed:
+            session.execute(insert(table).values(**_from_json(table, row)))
 
 
 class Choice(StrEnum):
@@ -254,6 +301,7 @@ def merge(data: MergeIn, *, session: Session, actor: Actor) -> MergeRecord:
         session.execute(update(_import_key).where(_import_key.c.id.in_(import_key_ids)).values(profile_id=survivor_id))
     if survivor_of:
         session.execute(update(_merge).where(_merge.c.id.in_(survivor_of)).values(survivor_id=None))
+    person_rows = _move_person_rows(survivor_id, merged_id, session=session)
     session.flush()
     session.delete(merged)
     session.flush()
@@ -273,6 +321,7 @@ def merge(data: MergeIn, *, session: Session, actor: Actor) -> MergeRecord:
         "relationships_changed": changed,
         "import_key_ids": import_key_ids,
         "merge_records_survived_by_merged": survivor_of,
+        "person_rows": person_rows,
     }
     record = MergeRecord(survivor_id=survivor_id, merged_id=merged_id, merged_name=merged.display_name[:200],
                          snapshot=snapshot, created_by_id=actor.user_id)
@@ -389,6 +438,7 @@ def undo(merge_id: int, *, session: Session, actor: Actor) -> MergeRecord:
     if snap["merge_records_survived_by_merged"]:
         session.execute(update(_merge).where(_merge.c.id.in_(snap["merge_records_survived_by_merged"]))
                         .values(survivor_id=merged_id))
+    _restore_person_rows(snap, survivor_id, merged_id, session=session)
     before = _from_json(_profile, snap["survivor_before"])
     restore = {name: before[name] for name in MERGE_FIELDS}
     session.execute(update(_profile).where(_profile.c.id == survivor_id).values(**restore))

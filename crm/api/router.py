@@ -13,6 +13,10 @@ from crm.api import (
     merges,
     profiles,
     ranking,
+    recognition_badges,
+    recognition_gaming,
+    recognition_queue,
+    recognition_rewards,
     relationships,
     relevance,
     views,
@@ -21,5 +25,6 @@ from crm.api import (
 
 api_router = APIRouter(prefix="/api/v1")
 for module in (views, exports, merges, imports, interactions, relationships, graph, ranking, relevance, weights,
-               campaign_discovery, campaign_report, campaigns, profiles):
+               campaign_discovery, campaign_report, campaigns, recognition_badges, recognition_rewards, recognition_gaming,
+               recognition_queue, profiles):
     api_router.include_router(module.router)

@@ -19,6 +19,10 @@ from crm.web import (
     people_list,
     profiles,
     ranking,
+    recognition_badges,
+    recognition_gaming,
+    recognition_queue,
+    recognition_rewards,
     sections,
     settings_pages,
     timeline,
@@ -28,5 +32,6 @@ from crm.web import (
 
 web_router = APIRouter(include_in_schema=False)
 for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, ranking, weights,
-               profiles, campaign_discovery, campaign_report, campaigns, sections, settings_pages, api_docs):
+               profiles, campaign_discovery, campaign_report, campaigns, recognition_badges, recognition_rewards,
+               recognition_gaming, recognition_queue, sections, settings_pages, api_docs):
     web_router.include_router(module.router)

@@ -15,13 +15,18 @@ from tests.access import (
     ranking_boards,
     ranking_relevance,
     ranking_weights,
+    recognition_badges,
+    recognition_gaming,
+    recognition_queue,
+    recognition_rewards,
     timeline,
     views,
 )
 
 EXPECTED_ACCESS = {}
 for _module in (core, people_list, views, identities, timeline, imports, merges, graph, ranking_boards, ranking_weights,
-                ranking_relevance, campaigns, campaign_discovery, campaign_report):
+                ranking_relevance, campaigns, campaign_discovery, campaign_report, recognition_queue, recognition_badges,
+                recognition_rewards, recognition_gaming):
     _clash = EXPECTED_ACCESS.keys() & _module.ACCESS.keys()
     assert not _clash, f"listed twice: {_clash}"
     EXPECTED_ACCESS.update(_module.ACCESS)

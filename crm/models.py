@@ -17,6 +17,7 @@ from crm.recognition.models import (
     PointEntry,
     PointHold,
     PointRuleSet,
+    PublicLink,
     Recognition,
     Redemption,
     Reward,
@@ -28,5 +29,5 @@ __all__ = [
     "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload",
     "Interaction", "Job", "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User",
     "UserSession", "WeightSet", "Badge", "BadgeAward", "GamingFlag", "PointEntry", "PointHold", "PointRuleSet",
-    "Recognition", "Redemption", "Reward",
+    "PublicLink", "Recognition", "Redemption", "Reward",
 ]

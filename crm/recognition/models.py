@@ -227,6 +227,26 @@ class Recognition(SQLModel, table=True):
     __table_args__ = (Index("ix_recognition_profile_created", "profile_id", "created_at"),)
 
 
+class PublicLinkKind(StrEnum):
+    leaderboard = "leaderboard"
+    card = "card"
+
+
+class PublicLink(SQLModel, table=True):
+    """An unguessable, revocable address for a read-only public page: the opt-in leaderboard, or one
+    person's card (only for people whose consent allows featuring)."""
+
+    __tablename__ = "public_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    profile_id: int | None = Field(default=None, foreign_key="profile.id", ondelete="CASCADE", index=True)
+    token: str = Field(max_length=64, unique=True)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+    revoked_at: datetime | None = optional_datetime_field()
+
+
 # ---- request and response schemas -----------------------------------------------------------------
 
 MAX_POINTS = 100_000

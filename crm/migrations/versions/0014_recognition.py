@@ -199,9 +199,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_point_hold_profile_id'), ['profile_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_point_hold_status'), ['status'], unique=False)
 
+    _public_link()
+
+
+def _public_link() -> None:
+    op.create_table('public_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('profile_id', sa.Integer(), nullable=True),
+    sa.Column('token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', crm.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', crm.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['profile_id'], ['profile.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token')
+    )
+    op.create_index('ix_public_link_profile_id', 'public_link', ['profile_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_public_link_profile_id', table_name='public_link')
+    op.drop_table('public_link')
     with op.batch_alter_table('point_hold', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_point_hold_status'))
         batch_op.drop_index(batch_op.f('ix_point_hold_profile_id'))

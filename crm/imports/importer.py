@@ -28,6 +28,7 @@ from crm.accounts.models import User
 from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.service import Actor
+from crm.campaigns.models import Campaign
 from crm.db import utcnow, write_bind
 from crm.i18n import gettext, ngettext
 from crm.imports.formats import CONVERTERS, GENERIC, Format
@@ -52,6 +53,7 @@ from crm.interactions.models import Interaction, Relationship, RelationshipOrigi
 from crm.jobs.models import Job, JobStatus
 from crm.profiles import stats
 from crm.profiles.models import Identity, Profile
+from crm.recognition import ledger
 from crm.relationships import service as relationships
 
 BATCH = {Entity.people: 500, Entity.interactions: 20_000, Entity.relationships: 5_000}
@@ -66,6 +68,7 @@ def _t(model: Any) -> Table:
 
 
 P, I, X, R, K, J = _t(Profile), _t(Identity), _t(Interaction), _t(Relationship), _t(ImportKey), _t(Job)  # noqa: E741
+C = _t(Campaign)
 
 
 @dataclass
@@ -255,6 +258,8 @@ class Writer:
         self.by_key: dict[str, int] = {}
         self.by_handle: dict[tuple[str, str], int] = {}
         self.edge_people: set[int] = set()
+        self.campaigns: dict[int, bool] = {}  # campaign id -> exists
+        self.regrant: dict[int, bool] = {}  # interaction id -> an update changed what its points depend on
         self.now = utcnow()
 
     def count(self, what: str, n: int = 1) -> None:
@@ -413,7 +418,26 @@ class Writer:
 
     # -- interactions --
 
+    def known_campaigns(self, rows: Sequence[InteractionRow]) -> list[InteractionRow]:
+        """The rows whose campaign_id (if any) names a campaign; the others are rejected (before
+        anyone they name is created)."""
+        wanted = sorted({r.values["campaign_id"] for r in rows if r.values.get("campaign_id") is not None}
+                        - self.campaigns.keys())
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start:start + LOOKUP_CHUNK]
+            found = set(self.conn.execute(select(C.c.id).where(C.c.id.in_(chunk))).scalars())
+            self.campaigns.update({cid: cid in found for cid in chunk})
+        kept = []
+        for r in rows:
+            campaign = r.values.get("campaign_id")
+            if campaign is not None and not self.campaigns[campaign]:
+                self.reject(r.line, gettext("No campaign with id %(id)s.") % {"id": campaign})
+            else:
+                kept.append(r)
+        return kept
+
     def interactions(self, rows: Sequence[InteractionRow]) -> set[int]:
+        rows = self.known_campaigns(rows)
         refs = [r.person for r in rows] + [r.counterpart for r in rows if r.counterpart]
         touched = self.ensure_people(refs)
         mode = self.spec.mode
@@ -433,6 +457,8 @@ class Writer:
                             % {"key": r.counterpart.label(), "source": self.spec.source})
                 continue
             found: Any = existing.get((r.values["source"], r.values["external_id"])) if existing else None
+            if found is not None and r.values.get("campaign_id") is None:
+                r.values["campaign_id"] = found["campaign_id"]  # no campaign in the row: keep the link it has
             if found is None:
                 new.append((r, pid, cid))
             elif mode == Mode.create_only:
@@ -443,6 +469,7 @@ class Writer:
                 values = {**{n: r.values[n] for n in _X_COMPARED if n not in _X_PEOPLE}, "profile_id": pid,
                           "counterpart_id": cid}
                 changes.append({"b_id": found["id"], **values, "updated_at": self.now})
+                self.regrant[found["id"]] = any(found[n] != values[n] for n in ("profile_id", "kind", "channel", "occurred_at"))
                 touched.update({pid, found["profile_id"]} | ({cid} if cid else set()))
                 self.edge_people.update({pid, found["profile_id"]})
                 self.count("updated")
@@ -460,7 +487,28 @@ class Writer:
         if changes:
             stmt = update(X).where(X.c.id == bindparam("b_id")).values({n: bindparam(n) for n in (*_X_COMPARED, "updated_at")})
             self.conn.execute(stmt, changes)
+        self._recognise(new, inserted, changes)
         return touched
+
+    def _recognise(self, new: Sequence[tuple[InteractionRow, int, int | None]], inserted: int,
+                   changes: Sequence[dict[str, Any]]) -> None:
+        """Points for what the batch added, in the batch's transaction (whole batches, as the rows); rows
+        whose kind, channel or date changed lose their old points and earn under the rules again. A
+        re-import adds nothing: a grant happens once per interaction and rule version."""
+        ids: list[int] = []
+        if inserted:
+            by_source: dict[str, list[str]] = {}
+            for r, _pid, _cid in new:
+                by_source.setdefault(r.values["source"], []).append(r.values["external_id"])
+            for source, keys in by_source.items():
+                for start in range(0, len(keys), LOOKUP_CHUNK):
+                    ids += self.conn.execute(select(X.c.id).where(
+                        X.c.source == source, X.c.external_id.in_(keys[start:start + LOOKUP_CHUNK]))).scalars().all()
+        edited = [c["b_id"] for c in changes if self.regrant.get(c["b_id"])]
+        for interaction_id in edited:
+            ledger.revoke_for_interaction(self.conn, interaction_id, gettext("Changed by an import."))
+        if ids or edited:
+            ledger.grant_for_interactions(self.conn, ids + edited)
 
     def _existing_interactions(self, rows: Sequence[InteractionRow]) -> dict[tuple[str, str], Any]:
         existing: dict[tuple[str, str], Any] = {}
@@ -488,7 +536,8 @@ class Writer:
                 v = r.values
                 when = stamp(v["occurred_at"])
                 params.append((pid, v["kind"], v["channel"], v["url"], v["title"], v["body"], when, v["reach"],
-                               v["engagements"], v["sentiment"], cid, v["source"], v["external_id"], when))  # _X_INSERTED
+                               v["engagements"], v["sentiment"], cid, v["campaign_id"], v["source"], v["external_id"],
+                               when))  # _X_INSERTED
             result = self.conn.exec_driver_sql(_sqlite_insert(self.conn), params)
         else:
             # psycopg's executemany does not say how many rows were inserted: RETURNING does (one row
@@ -559,10 +608,10 @@ class Writer:
 
 
 _X_COMPARED = ("profile_id", "kind", "channel", "occurred_at", "title", "body", "url", "reach", "engagements",
-               "sentiment", "counterpart_id")
+               "sentiment", "counterpart_id", "campaign_id")
 _X_PEOPLE = ("profile_id", "counterpart_id")
 _X_INSERTED = ("profile_id", "kind", "channel", "url", "title", "body", "occurred_at", "reach", "engagements",
-               "sentiment", "counterpart_id", "source", "external_id", "created_at")  # the table's order
+               "sentiment", "counterpart_id", "campaign_id", "source", "external_id", "created_at")  # the table's order
 LOOKUP_CHUNK = 10_000  # values in one IN (...): under SQLite's 32,766 and PostgreSQL's 65,535 parameters
 _SQLITE_INSERT: dict[str, str] = {}
 

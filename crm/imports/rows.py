@@ -59,7 +59,8 @@ MODE_LABELS = {
 PROFILE_COLUMN = {"is_team_member": "team_member"}
 PROFILE_FIELDS = tuple(f for f in ProfileFields.model_fields if f != "owner_id")
 IDENTITY_FIELDS = tuple(IdentityFields.model_fields)
-INTERACTION_FIELDS = ("kind", "channel", "occurred_at", "title", "body", "url", "reach", "engagements", "sentiment")
+INTERACTION_FIELDS = ("kind", "channel", "occurred_at", "title", "body", "url", "reach", "engagements", "sentiment",
+                      "campaign_id")  # campaign_id: the campaign's id (imported deliverables); checked when written
 
 TARGETS: dict[Entity, tuple[str, ...]] = {
     Entity.people: ("key", *(PROFILE_COLUMN.get(f, f) for f in PROFILE_FIELDS), *IDENTITY_FIELDS),
@@ -97,6 +98,7 @@ ALIASES: dict[Entity, dict[str, str]] = {
         "author": "person_handle", "name": "person_name", "type": "kind", "date": "occurred_at",
         "created_at": "occurred_at", "timestamp": "occurred_at", "time": "occurred_at", "link": "url",
         "likes": "engagements", "views": "reach", "impressions": "reach", "text": "body", "content": "body",
+        "campaign": "campaign_id",
     },
     Entity.relationships: {
         "from": "source_key", "from_key": "source_key", "to": "target_key", "to_key": "target_key",
@@ -405,7 +407,7 @@ def _interaction_values(checked: InteractionIn, source: str, external_id: str) -
     return {
         "kind": checked.kind.value, "channel": checked.channel, "occurred_at": checked.occurred_at,
         "title": checked.title, "body": checked.body, "url": checked.url, "reach": checked.reach,
-        "engagements": checked.engagements, "sentiment": checked.sentiment,
+        "engagements": checked.engagements, "sentiment": checked.sentiment, "campaign_id": checked.campaign_id,
         "source": source, "external_id": external_id,
     }  # fmt: skip
 

@@ -1,0 +1,11 @@
+// The campaign report: the "Print" button (no inline script under the CSP).
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-print]") : null;
+    if (button) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+})();

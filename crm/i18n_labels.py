@@ -124,17 +124,6 @@ HEADLINES = (
     N_("People added"),
 )
 
-# crm/web/sections.py PLANNED, shown by pages/planned.html as _(title) and _(text).
-PLANNED_SECTIONS = (
-    N_("Campaigns"),
-    N_(
-        "Plan a campaign, shortlist the right people by relevance and reach, move them through the pipeline "
-        "and link what they publish."
-    ),
-    N_("Recognition"),
-    N_("Points from an append-only ledger, badges, levels and a rewards catalogue, so nobody who helped is forgotten."),
-)
-
 # crm/campaigns/models.py: campaign statuses, pipeline stages and KPI metrics (the `label` filter;
 # "Active" is a profile status too).
 CAMPAIGN_WORDS = (
@@ -167,6 +156,5 @@ ALL = (
     + AUDIT_ACTIONS
     + ERROR_TITLES
     + HEADLINES
-    + PLANNED_SECTIONS
     + CAMPAIGN_WORDS
 )

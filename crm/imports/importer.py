@@ -53,7 +53,7 @@ from crm.interactions.models import Interaction, Relationship, RelationshipOrigi
 from crm.jobs.models import Job, JobStatus
 from crm.profiles import stats
 from crm.profiles.models import Identity, Profile
-from crm.recognition import ledger
+from crm.recognition import hooks, ledger
 from crm.relationships import service as relationships
 
 BATCH = {Entity.people: 500, Entity.interactions: 20_000, Entity.relationships: 5_000}
@@ -508,7 +508,7 @@ class Writer:
         for interaction_id in edited:
             ledger.revoke_for_interaction(self.conn, interaction_id, gettext("Changed by an import."))
         if ids or edited:
-            ledger.grant_for_interactions(self.conn, ids + edited)
+            hooks.after_interactions(self.conn, ids + edited)
 
     def _existing_interactions(self, rows: Sequence[InteractionRow]) -> dict[tuple[str, str], Any]:
         existing: dict[tuple[str, str], Any] = {}

@@ -31,7 +31,7 @@ from crm.interactions.models import (
 from crm.profiles import stats
 from crm.profiles.models import Profile, ProfileStatus
 from crm.profiles.service import get_profile
-from crm.recognition import ledger
+from crm.recognition import hooks, ledger
 from crm.relationships.service import refresh_derived_edges
 
 _FIELDS = tuple(InteractionFields.model_fields)
@@ -133,7 +133,7 @@ def log_interaction(profile_id: int, data: InteractionIn, *, session: Session, a
     item = Interaction(profile_id=profile_id, source="manual", created_by_id=actor.user_id, **values)
     session.add(item)
     _after_write(session, profile_id, item.counterpart_id)
-    ledger.grant_for_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
+    hooks.after_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
     audit.record(session=session, actor=actor, action=AuditAction.interaction_create, object_type="profile",
                  object_id=profile_id, after=snapshot(item))
     return item
@@ -170,7 +170,7 @@ def update_interaction(interaction_id: int, data: InteractionIn | InteractionPat
     if any(after[k] != before.get(k) for k in ("kind", "channel", "occurred_at")):  # what the points depend on
         ledger.revoke_for_interaction(session.connection(), item.id or 0, gettext("The interaction was edited."),
                                       actor_id=actor.user_id)
-        ledger.grant_for_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
+        hooks.after_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
     changed = [k for k in after if after[k] != before.get(k)]
     if changed:
         audit.record(session=session, actor=actor, action=AuditAction.interaction_update, object_type="profile",
@@ -231,7 +231,7 @@ def undo_delete(event_id: int, *, session: Session, actor: Actor, profile_id: in
     )
     session.add(item)
     _after_write(session, profile_id, counterpart)
-    ledger.grant_for_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
+    hooks.after_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
     audit.record(session=session, actor=actor, action=AuditAction.interaction_create, object_type="profile",
                  object_id=profile_id, after=snapshot(item) | {"restored_from": event_id})
     return item

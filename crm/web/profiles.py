@@ -25,6 +25,7 @@ from crm.profiles.models import (
     ProfileRole,
     ProfileStatus,
 )
+from crm.recognition import badges
 from crm.templating import is_fragment_request, render
 from crm.web.common import Form, field_errors, redirect
 from crm.web.forms import as_input, default_values, shown_values, typed_values
@@ -197,7 +198,7 @@ def create_profile(request: Request, db: DB, user: WriterUser, form: Form) -> Re
 @router.get("/{profile_id}")
 def profile_page(request: Request, db: DB, user: CurrentUser, profile_id: IdPath) -> Response:
     detail = profile_detail(profile_id, session=db)
-    return render(request, "profiles/detail.html", {"detail": detail})
+    return render(request, "profiles/detail.html", {"detail": detail, "recognition": badges.panel(profile_id, session=db)})
 
 
 @router.get("/{profile_id}/edit")

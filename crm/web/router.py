@@ -23,7 +23,6 @@ from crm.web import (
     recognition_gaming,
     recognition_queue,
     recognition_rewards,
-    sections,
     settings_pages,
     timeline,
     views,
@@ -33,5 +32,5 @@ from crm.web import (
 web_router = APIRouter(include_in_schema=False)
 for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, ranking, weights,
                profiles, campaign_discovery, campaign_report, campaigns, recognition_badges, recognition_rewards,
-               recognition_gaming, recognition_queue, sections, settings_pages, api_docs):
+               recognition_gaming, recognition_queue, settings_pages, api_docs):
     web_router.include_router(module.router)

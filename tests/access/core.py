@@ -22,7 +22,6 @@ ACCESS = {
     ("GET", "/people/{profile_id}/delete"): W,
     ("POST", "/people/{profile_id}/delete"): W,
     ("GET", "/campaigns"): S,
-    ("GET", "/recognition"): S,
     ("GET", "/settings"): S,
     ("POST", "/settings/users"): A,
     ("POST", "/settings/users/{user_id}/role"): A,

@@ -171,7 +171,7 @@ def _headline_labels() -> set[str]:
 
 
 def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
-    """Enum labels, error titles, headlines and planned sections reach templates as data; crm/i18n_labels.py
+    """Enum labels, error titles and headlines reach templates as data; crm/i18n_labels.py
     marks them for extraction. This fails when an enum value or title is added without a marker there."""
     from crm.accounts.models import Role
     from crm.campaigns.models import CampaignStatus, KpiMetric, Stage
@@ -179,7 +179,6 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
     from crm.interactions.models import InteractionKind, RelationshipKind
     from crm.profiles.models import ConsentBasis, Platform, ProfileRole, ProfileStatus
     from crm.web.errors import TITLES
-    from crm.web.sections import PLANNED
 
     needed = {
         _label(m.value)
@@ -189,7 +188,6 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
         if m.value
     }
     needed |= {*TITLES.values(), "Error"}
-    needed |= {s for pair in PLANNED.values() for s in pair}
     needed |= _headline_labels()
     assert _headline_labels(), "the scans found nothing: has that code moved?"
 

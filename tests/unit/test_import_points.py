@@ -51,3 +51,25 @@ def test_the_same_file_twice_grants_once_and_an_updated_row_moves_its_points(eng
     assert _ledger(engine) == sorted([*first, ("reversal", -40), ("earned", 5)])
     with session_scope(engine) as s:
         assert s.execute(select(func.sum(PointEntry.amount))).scalar_one() == 20
+
+
+def test_imported_and_logged_contributions_earn_automatic_badges(engine, tmp_path):
+    from crm.audit.service import SYSTEM
+    from crm.interactions import log
+    from crm.interactions.models import InteractionIn
+    from crm.recognition import badges
+    from crm.recognition.models import BadgeAward
+    from tests.factories import make_profile
+
+    with session_scope(engine, write=True) as s:
+        speaker = badges.create_badge(badges.BadgeIn(name="Speaker", criteria=badges.BadgeCriteria(kind="talk", count=1)),
+                                      session=s, actor=SYSTEM)
+        speaker_id = speaker.badge.id
+    _run(engine, ROWS, tmp_path)  # ana_dev gave a talk
+    other = make_profile(engine, "Carla").id
+    with session_scope(engine, write=True) as s:
+        log.log_interaction(other, InteractionIn(kind="talk", title="Meetup"), session=s, actor=SYSTEM)
+        log.log_interaction(other, InteractionIn(kind="talk", title="Meetup again"), session=s, actor=SYSTEM)
+    with session_scope(engine) as s:
+        holders = s.execute(select(BadgeAward.profile_id).where(BadgeAward.badge_id == speaker_id)).scalars().all()
+    assert len(holders) == 2 and other in holders  # once each, however many talks

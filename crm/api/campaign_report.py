@@ -83,7 +83,8 @@ def delete_quote(request: Request, db: DB, user: WriterUser, campaign_id: IdPath
 def complete(request: Request, db: DB, user: WriterUser, campaign_id: IdPath, body: report.CompleteIn) -> report.CompleteOut:
     """Completes the campaign (members confirmed or live move to completed) and thanks the participants
     in `thank` with a note on their timeline; those thanked before are skipped (`already_thanked`)."""
-    done = report.complete(campaign_id, body.thank, body.message, session=db, actor=actor_for(request, user))
+    done = report.complete(campaign_id, body.thank, body.message, session=db, actor=actor_for(request, user),
+                           points=body.points, badge_id=body.badge_id)
     out = report.CompleteOut(campaign_id=campaign_id, status=done.campaign.status, completed_at=done.campaign.completed_at,
                              thanked=done.thanked, already_thanked=done.already_thanked)
     db.commit()

@@ -48,6 +48,8 @@ from crm.interactions.models import (
     InteractionKind,
 )
 from crm.profiles.models import Profile
+from crm.recognition import badges, ledger
+from crm.recognition.models import MAX_POINTS, AwardIn
 from crm.schemas import OUT_CONFIG, DbId, InputModel
 
 # ---- pure arithmetic ----------------------------------------------------------------------------
@@ -561,14 +563,24 @@ class Completed:
     was_completed: bool = False  # completed before this close-out
 
 
-def complete(campaign_id: int, thank: Sequence[int], message: str, *, session: Session, actor: Actor) -> Completed:
+def complete(campaign_id: int, thank: Sequence[int], message: str, *, session: Session, actor: Actor,
+             points: int = 0, badge_id: int | None = None) -> Completed:
     """Completes the campaign and thanks the chosen participants, except those already thanked (a second
-    close-out must not log a second thank-you)."""
-    was_completed = service.get_campaign(campaign_id, session=session).status == CampaignStatus.completed
+    close-out must not log a second thank-you); the people thanked now may also get points and a badge
+    in the same step (recognition ledger and badges)."""
+    campaign = service.get_campaign(campaign_id, session=session)
+    was_completed = campaign.status == CampaignStatus.completed
     already = {r.profile_id for r in close_out_rows(campaign_id, session=session) if r.thanked_at is not None}
     wanted = list(dict.fromkeys(thank))
+    if badge_id is not None:
+        badges.get_badge(badge_id, session=session)  # an unknown badge is refused before anything is written
     done = service.complete_campaign(campaign_id, session=session, actor=actor,
                                      thank=[pid for pid in wanted if pid not in already], message=message)
+    reason = (gettext("Campaign: %(name)s") % {"name": campaign.name})[:300]
+    if done.thanked and points > 0:
+        ledger.award(AwardIn(profile_ids=done.thanked, points=points, reason=reason), session=session, actor=actor)
+    if done.thanked and badge_id is not None:
+        badges.award_badge(badge_id, done.thanked, session=session, actor=actor, reason=reason)
     return Completed(campaign=done.campaign, thanked=done.thanked, already_thanked=[pid for pid in wanted if pid in already],
                      was_completed=was_completed)
 
@@ -670,10 +682,19 @@ class DeliverableIn(InteractionIn):
     profile_id: DbId
 
 
+class CloseOutExtras(InputModel):
+    """The close-out form's recognition fields (the API takes them in CompleteIn)."""
+
+    points: int = PydField(default=0, ge=0, le=MAX_POINTS)
+    badge_id: DbId | None = None
+
+
 class CompleteIn(InputModel):
     thank: list[DbId] = PydField(default_factory=list, max_length=2000,
                                  description="Participants to thank (those already thanked are skipped)")
     message: str = PydField(default="", max_length=5000, description="The thank-you; empty: a standard one")
+    points: int = PydField(default=0, ge=0, le=MAX_POINTS, description="Points for each person thanked now (0: none)")
+    badge_id: DbId | None = PydField(default=None, description="A badge for each person thanked now")
 
 
 class CompleteOut(BaseModel):

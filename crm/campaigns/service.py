@@ -43,6 +43,7 @@ from crm.i18n import gettext
 from crm.interactions.log import log_interaction
 from crm.interactions.models import OUTREACH_KINDS, Interaction, InteractionIn, InteractionKind
 from crm.profiles.models import Profile
+from crm.recognition.models import Recognition, RecognitionKind
 
 _CAMPAIGN_FIELDS = tuple(CampaignIn.model_fields)
 
@@ -649,6 +650,8 @@ def complete_campaign(campaign_id: int, *, session: Session, actor: Actor, thank
             session=session, actor=actor)
         row.member.thanked_at = now
         session.add(row.member)
+        session.add(Recognition(profile_id=pid, kind=RecognitionKind.thanks.value, note=text[:1000],
+                                created_by_id=actor.user_id))
         result.thanked.append(pid)
     campaign.status = CampaignStatus.completed.value
     campaign.completed_at = campaign.completed_at or now

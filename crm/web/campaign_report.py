@@ -20,10 +20,11 @@ from crm.campaigns import service as campaigns
 from crm.campaigns.models import CampaignStatus, QuoteIn
 from crm.db import session_scope
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for, get_engine, get_settings
-from crm.errors import InvalidInput
+from crm.errors import InvalidInput, NotFound
 from crm.i18n import gettext, ngettext
 from crm.interactions import log
 from crm.interactions.models import InteractionIn, InteractionPatch
+from crm.recognition import badges
 from crm.templating import is_fragment_request, render
 from crm.web.common import Form, field_errors, redirect, text
 
@@ -249,7 +250,7 @@ def report_csv(request: Request, user: CurrentUser, campaign_id: IdPath) -> Resp
 
 
 def _closeout_context(db: Session, campaign_id: int, *, message: str | None = None, chosen: set[int] | None = None,
-                      errors: dict[str, str] | None = None) -> dict[str, Any]:
+                      errors: dict[str, str] | None = None, points: str = "0", badge_id: str = "") -> dict[str, Any]:
     campaign = campaigns.get_campaign(campaign_id, session=db)
     rows = report.close_out_rows(campaign_id, session=db)
     if chosen is None:
@@ -257,7 +258,8 @@ def _closeout_context(db: Session, campaign_id: int, *, message: str | None = No
     return {"campaign": campaign, "tab": "report", "rows": rows, "chosen": chosen,
             "message": report.default_message(campaign) if message is None else message, "errors": errors or {},
             "archived": campaign.status == CampaignStatus.archived,
-            "completed": campaign.status == CampaignStatus.completed}
+            "completed": campaign.status == CampaignStatus.completed,
+            "badges": badges.active_badges(session=db), "points": points, "badge_id": badge_id}
 
 
 @router.get("/{campaign_id}/complete")
@@ -275,17 +277,26 @@ def _ids(values: list[Any]) -> list[int]:
 def complete(request: Request, db: DB, user: WriterUser, campaign_id: IdPath, form: Form) -> Response:
     thank = _ids(form.getlist("thank"))
     message = text(form, "message")
+    try:
+        extra = report.CloseOutExtras.model_validate({"points": text(form, "points") or "0",
+                                                      "badge_id": text(form, "badge_id") or None})
+    except ValidationError as exc:
+        context = _closeout_context(db, campaign_id, message=message, chosen=set(thank), errors=field_errors(exc),
+                                    points=text(form, "points"), badge_id=text(form, "badge_id"))
+        return render(request, "campaigns/closeout.html", context, status_code=422)
     if len(message) > 5000:
         context = _closeout_context(db, campaign_id, message=message, chosen=set(thank),
                                     errors={"message": gettext("Use at most %(n)s characters.") % {"n": 5000}})
         return render(request, "campaigns/closeout.html", context, status_code=422)
     try:
-        done = report.complete(campaign_id, thank, message, session=db, actor=actor_for(request, user))
+        done = report.complete(campaign_id, thank, message, session=db, actor=actor_for(request, user),
+                               points=extra.points, badge_id=extra.badge_id)
         db.commit()
-    except InvalidInput as exc:
+    except (InvalidInput, NotFound) as exc:
         db.rollback()
         context = _closeout_context(db, campaign_id, message=message, chosen=set(thank),
-                                    errors=exc.field_errors | {"__all__": exc.message})
+                                    errors=exc.field_errors | {"__all__": exc.message}, points=text(form, "points"),
+                                    badge_id=text(form, "badge_id"))
         return render(request, "campaigns/closeout.html", context, status_code=422)
     if done.was_completed:
         flash = ngettext("Already completed; %(num)d more person thanked.", "Already completed; %(num)d more people thanked.",

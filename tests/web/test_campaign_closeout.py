@@ -31,7 +31,9 @@ def test_the_close_out_lists_participants_with_what_they_did(manager_client, eng
     assert {b["value"] for b in boxes} == {str(ids[n]) for n in ("Ana", "Bea", "Cai")}
     assert all(b.has_attr("checked") for b in boxes)
     assert page.select_one("textarea[name=message]").get_text() == "Thank you for taking part in Spring launch."
-    assert "Recognition (points, badges)" in page.select_one(".recognition-note").get_text()
+    recognise = page.select_one("fieldset.closeout-recognition")
+    assert recognise.select_one("input[name=points]")["value"] == "0"
+    assert [o.get_text(strip=True) for o in recognise.select("select[name=badge_id] option")] == ["No badge"]
     assert page.select_one("form.closeout-form input[name=csrf_token]")
 
 
@@ -86,3 +88,33 @@ def test_viewers_cannot_close_out(viewer_client, engine):
     assert viewer_client.post(f"/campaigns/{ids['campaign']}/complete", data={}).status_code == 403
     page = soup(viewer_client.get(f"/campaigns/{ids['campaign']}/report"))
     assert page.select_one(f"a[href='/campaigns/{ids['campaign']}/complete']") is None
+
+
+def test_the_close_out_can_award_points_and_a_badge_to_the_people_thanked(manager_client, engine):
+    from crm.recognition import badges, ledger
+    from crm.recognition.models import BadgeAward, Recognition
+
+    ids = build_campaign(engine)
+    cid = ids["campaign"]
+    with session_scope(engine, write=True) as s:
+        badge = badges.create_badge(badges.BadgeIn(name="Launch crew", manual=True), session=s, actor=ACTOR).badge.id
+    page = soup(manager_client.get(f"/campaigns/{cid}/complete"))
+    assert "Launch crew" in page.select_one("select[name=badge_id]").get_text()
+    bad = manager_client.post(f"/campaigns/{cid}/complete", data={"thank": [str(ids["Ana"])], "points": "-5",
+                                                                   "badge_id": str(badge)})
+    assert bad.status_code == 422 and soup(bad).select_one("#c-points-error")
+    assert soup(bad).select_one("select[name=badge_id] option[selected]")["value"] == str(badge)  # kept
+    with Session(engine) as s:
+        assert s.get(Campaign, cid).status != "completed"  # nothing half-done
+    done = manager_client.post(f"/campaigns/{cid}/complete", data={"thank": [str(ids["Ana"]), str(ids["Bea"])],
+                                                                    "points": "50", "badge_id": str(badge)})
+    assert done.status_code == 303
+    with session_scope(engine) as s:
+        balances = ledger.balances([ids["Ana"], ids["Bea"], ids["Cai"]], conn=s.connection())
+        holders = set(s.exec(select(BadgeAward.profile_id).where(BadgeAward.badge_id == badge)))
+        thanked = s.exec(select(Recognition.profile_id).where(Recognition.kind == "thanks")).all()
+    # ledger totals include the points their deliverables earned: compare with Cai, who was not thanked
+    assert balances[ids["Ana"]].lifetime >= 50 and balances[ids["Bea"]].lifetime >= 50
+    assert holders == {ids["Ana"], ids["Bea"]} and sorted(thanked) == sorted([ids["Ana"], ids["Bea"]])
+    unknown = manager_client.post(f"/campaigns/{cid}/complete", data={"thank": [str(ids["Cai"])], "badge_id": "999999"})
+    assert unknown.status_code == 422

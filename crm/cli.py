@@ -479,5 +479,27 @@ def list_jobs(limit: Annotated[int, typer.Option(min=1, max=500)] = 20) -> None:
             console.print(f"{job.id:>5}  {job.kind:<8} {job.status:<9} {job.progress}/{job.total}  {job.title}  {counts}")
 
 
+
+recognition_app = typer.Typer(help="Recognition chores: the anti-gaming scan.")
+app.add_typer(recognition_app, name="recognition")
+
+
+@recognition_app.command("scan")
+def recognition_scan() -> None:
+    """Look for point-farming rings and duplicate identities earning separately; flagged people's new
+    points are held for review (Recognition → Review)."""
+    from crm.audit.service import SYSTEM
+    from crm.db import ensure_schema_current, session_scope
+    from crm.recognition import gaming
+
+    settings = Settings()
+    engine = _engine(settings)
+    ensure_schema_current(engine)
+    with session_scope(engine, write=True) as session:
+        result = gaming.scan(session=session, actor=SYSTEM)
+    console.print(f"Looked at {result.people} people: {result.rings} rings and {result.duplicates} duplicate pairs "
+                  f"that both earn; {result.flagged} new flags.")
+
+
 if __name__ == "__main__":
     app()

@@ -62,6 +62,7 @@ class AuditAction(StrEnum):
     points_rescore = "points.rescore"
     points_hold = "points.hold_review"
     gaming_flag = "points.flag_review"
+    gaming_scan = "points.flag"
     badge_create = "badge.create"
     badge_update = "badge.update"
     badge_award = "badge.award"
@@ -144,6 +145,7 @@ _LABELS = {
     AuditAction.points_rescore: N_("re-scored past interactions"),
     AuditAction.points_hold: N_("reviewed held points"),
     AuditAction.gaming_flag: N_("reviewed an anti-gaming flag"),
+    AuditAction.gaming_scan: N_("was flagged by the anti-gaming scan"),
     AuditAction.badge_create: N_("created a badge"),
     AuditAction.badge_update: N_("edited a badge"),
     AuditAction.badge_award: N_("awarded a badge"),

@@ -301,7 +301,7 @@ def scan(*, session: Session, actor: Actor, now: datetime | None = None) -> Scan
                                .returning(F.c.id)).scalar_one()
         before.append((FlagStatus.open.value, want["related"]))
         result.flag_ids.append(int(flag_id))
-        audit.record(session=session, actor=actor, action=AuditAction.gaming_flag, object_type="profile",
+        audit.record(session=session, actor=actor, action=AuditAction.gaming_scan, object_type="profile",
                      object_id=want["profile_id"], after={"flag": int(flag_id), "kind": want["kind"],
                                                           "status": FlagStatus.open.value, "detail": want["detail"],
                                                           "related": want["related"]})

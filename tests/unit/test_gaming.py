@@ -132,7 +132,7 @@ def test_the_scan_flags_a_ring_with_who_and_the_share_once(engine: Engine) -> No
     assert sorted(first.related) == ring[1:]
     assert "9 of 10" in first.detail and "(90 %)" in first.detail and "points earned" in first.detail
     with session_scope(engine) as s:
-        events = s.execute(select(AuditEvent).where(AuditEvent.action == AuditAction.gaming_flag)).scalars().all()
+        events = s.execute(select(AuditEvent).where(AuditEvent.action == AuditAction.gaming_scan)).scalars().all()
         assert sorted(e.object_id for e in events) == ring
         assert gaming.open_flags(ring + crowd, conn=s.connection()).keys() == set(ring)
     with session_scope(engine, write=True) as s:  # again: nothing new while the flags are open

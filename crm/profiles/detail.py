@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from crm.accounts.models import User
 from crm.audit import service as audit
 from crm.audit.models import AuditEvent
+from crm.campaigns.pages import campaign_choices
 from crm.charts import TrendChart, trend
 from crm.interactions.log import contact_refusal
 from crm.interactions.models import (
@@ -64,7 +65,8 @@ class ProfileDetail:
 
     def blank_log_form(self) -> dict[str, Any]:
         """The log form as an empty profile page shows it."""
-        return log_form(self.profile.id or 0, blank_log_values(), {}, [])
+        campaigns = campaign_choices(session=self.session) if self.session is not None else []
+        return log_form(self.profile.id or 0, blank_log_values(), {}, [], campaigns)
 
     @property
     def interactions(self) -> list[Interaction]:
@@ -90,9 +92,11 @@ def blank_log_values() -> dict[str, Any]:
 
 
 def log_form(profile_id: int, values: dict[str, Any], errors: dict[str, str],
-             chosen: list[tuple[int, str]]) -> dict[str, Any]:
-    """What the log form needs: the values as typed, errors, choices and the person chosen as counterpart."""
+             chosen: list[tuple[int, str]], campaigns: list[tuple[int, str]] | None = None) -> dict[str, Any]:
+    """What the log form needs: the values as typed, errors, choices, the person chosen as counterpart
+    and the campaigns it can be linked to (crm.campaigns.pages.campaign_choices)."""
     return {
+        "campaigns": campaigns or [],
         "values": values,
         "errors": errors,
         "kinds": list(InteractionKind),

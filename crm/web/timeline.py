@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from crm.accounts.models import User
+from crm.campaigns.pages import campaign_choices
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for, get_settings
 from crm.errors import Conflict, InvalidInput
 from crm.i18n import gettext
@@ -96,7 +97,9 @@ def _form_errors(exc: ValidationError) -> dict[str, str]:
 def _form_context(db: Any, profile_id: int, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     counterpart = str(values.get("counterpart_id") or "")
     chosen = log.people_named([int(counterpart)], session=db) if counterpart.isdigit() and len(counterpart) < 10 else {}
-    return log_form(profile_id, values, errors, list(chosen.items()))
+    linked = str(values.get("campaign_id") or "")
+    campaigns = campaign_choices(session=db, keep=int(linked) if linked.isdigit() and len(linked) < 10 else None)
+    return log_form(profile_id, values, errors, list(chosen.items()), campaigns)
 
 
 def _panel(request: Request, db: Any, user: User, profile_id: int, *, values: dict[str, Any] | None = None,

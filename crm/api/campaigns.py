@@ -5,7 +5,7 @@ crm/api/campaign_report.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
@@ -32,13 +32,6 @@ from crm.campaigns.models import (
 )
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
 from crm.schemas import OUT_CONFIG, Page
-
-if TYPE_CHECKING:  # the models declare the partial schemas as type[...] variables, which mypy cannot use as types
-    CampaignPatchBody = CampaignIn
-    TaskPatchBody = TaskIn
-else:
-    CampaignPatchBody = CampaignPatch
-    TaskPatchBody = TaskPatch
 
 router = APIRouter()
 campaigns_router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -141,7 +134,7 @@ def replace_campaign(request: Request, db: DB, user: WriterUser, campaign_id: Id
 
 
 @campaigns_router.patch("/{campaign_id}", response_model=CampaignOut, responses=ERRORS)
-def patch_campaign(request: Request, db: DB, user: WriterUser, campaign_id: IdPath, body: CampaignPatchBody) -> CampaignOut:
+def patch_campaign(request: Request, db: DB, user: WriterUser, campaign_id: IdPath, body: CampaignPatch) -> CampaignOut:
     campaign = service.update_campaign(campaign_id, body, session=db, actor=actor_for(request, user), partial=True)
     out = _campaign_out(campaign)
     db.commit()
@@ -264,7 +257,7 @@ def add_task(request: Request, db: DB, user: WriterUser, campaign_id: IdPath, bo
     return out
 
 
-class TaskChange(TaskPatchBody):
+class TaskChange(TaskPatch):
     """Partial update of a task: only the fields sent change; `done` ticks it off (or opens it again)."""
 
     done: bool | None = None
@@ -277,7 +270,7 @@ def patch_task(request: Request, db: DB, user: WriterUser, campaign_id: IdPath, 
     sent = body.model_fields_set - {"done"}
     task = service.get_task(campaign_id, task_id, session=db)
     if sent:
-        task = service.update_task(campaign_id, task_id, TaskPatchBody.model_validate(body.model_dump(include=sent)),
+        task = service.update_task(campaign_id, task_id, TaskPatch.model_validate(body.model_dump(include=sent)),
                                    session=db, actor=actor, partial=True)
     if body.done is not None:
         task = service.set_task_done(campaign_id, task_id, body.done, session=db, actor=actor)

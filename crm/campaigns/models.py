@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, field_validator
 from pydantic import Field as PydField
@@ -217,7 +217,11 @@ class CampaignIn(CampaignFields, InputModel):
         return value
 
 
-CampaignPatch: type[CampaignIn] = all_optional(CampaignIn, "CampaignPatch", "Partial update: only the fields sent change.")
+_PATCH_DOC = "Partial update: only the fields sent change."
+if TYPE_CHECKING:  # mypy cannot follow a class built at run time; to it, a patch is the full schema
+    CampaignPatch = CampaignIn
+else:
+    CampaignPatch = all_optional(CampaignIn, "CampaignPatch", _PATCH_DOC)
 
 
 class CampaignOut(CampaignFields):
@@ -320,7 +324,10 @@ class TaskIn(InputModel):
         return value
 
 
-TaskPatch: type[TaskIn] = all_optional(TaskIn, "TaskPatch", "Partial update: only the fields sent change.")
+if TYPE_CHECKING:
+    TaskPatch = TaskIn
+else:
+    TaskPatch = all_optional(TaskIn, "TaskPatch", _PATCH_DOC)
 
 
 class TaskDoneIn(InputModel):

@@ -1,5 +1,4 @@
-"""Who may call the campaigns routes, as written here. ("GET", "/campaigns") is in core.py, from the
-days it was a planned section: still anyone signed in."""
+"""Who may call the campaigns routes, as written here."""
 
 from crm.deps import Access
 
@@ -7,6 +6,7 @@ P, S, W, A = Access.public, Access.signed_in, Access.writer, Access.admin
 
 ACCESS: dict[tuple[str, str], Access] = {
     # pages
+    ("GET", "/campaigns"): S,
     ("GET", "/campaigns/new"): W,
     ("POST", "/campaigns"): W,
     ("GET", "/tasks"): S,

@@ -21,7 +21,6 @@ ACCESS = {
     ("POST", "/people/{profile_id}"): W,
     ("GET", "/people/{profile_id}/delete"): W,
     ("POST", "/people/{profile_id}/delete"): W,
-    ("GET", "/campaigns"): S,
     ("GET", "/settings"): S,
     ("POST", "/settings/users"): A,
     ("POST", "/settings/users/{user_id}/role"): A,

@@ -112,10 +112,14 @@ DEMO_HISTORY_MONTHS = 6
 
 
 def _demo_campaigns(engine: Any) -> None:
+    """The demo campaigns, then badges, rewards and thank-yous (the demo people's points come with the import)."""
     from crm.campaigns.demo import seed_campaigns
+    from crm.recognition.demo import seed_recognition
 
     if created := seed_campaigns(engine):
         console.print(f"Created {created} demo campaigns.")
+    if seed_recognition(engine):
+        console.print("Created demo badges, rewards, redemptions and thank-yous.")
 seed_app = typer.Typer(help="Load the demo data (`crm seed`), or generate a synthetic community (`crm seed synthetic`).")
 app.add_typer(seed_app, name="seed")
 

@@ -171,3 +171,17 @@ def test_the_environment_escapes_every_template():
         assert enabled is True, name
     rendered = env.from_string("{{ v }}|{{ _('Hello %(name)s', name=v) }}").render(v="<b>\"x\"</b>")
     assert "<b>" not in rendered and rendered.count("&lt;b&gt;") == 2
+
+
+def test_templates_import_the_csrf_macro_with_their_context():
+    """`{% from … import csrf %}` without `with context` renders an empty token: every plain form using
+    it would answer 403 in a browser (tests posting with a header do not notice)."""
+    import re
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    imports = re.compile(r"{%-?\s*from\s+\"components/macros.html\"\s+import\s+([^%]*?)-?%}")
+    wrong = [f"{path.relative_to(templates)}: {m.group(0)}" for path in templates.rglob("*.html")
+             for m in imports.finditer(path.read_text()) if re.search(r"\bcsrf\b", m.group(1))
+             and "with context" not in m.group(1)]
+    assert not wrong, "import csrf with context:\n  " + "\n  ".join(wrong)

@@ -34,10 +34,10 @@ class TrendChart:
     points: int
 
 
-def nice_ceiling(value: float) -> float:
-    """The next "round" number at or above value: 1, 2, 2.5 or 5 times a power of ten (at least 1)."""
-    if value <= 1:
-        return 1.0
+def nice_ceiling(value: float, least: float = 1.0) -> float:
+    """The next "round" number at or above value: 1, 2, 2.5 or 5 times a power of ten (at least `least`)."""
+    if value <= least:
+        return least
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power + 1e-9:

@@ -50,6 +50,7 @@ from crm.interactions.models import CONTRIBUTION_KINDS, Interaction, Relationshi
 from crm.profiles.models import MAX_COUNT, Identity, Platform, Profile, ProfileRole, ProfileStatus
 from crm.profiles.stats import fold
 from crm.ranking.models import ScoreRun
+from crm.ranking.scoring import relevance_of  # the formula, in one place
 from crm.schemas import DbId, InputModel
 
 P = cast(Table, Profile.__table__)  # type: ignore[attr-defined]
@@ -150,17 +151,6 @@ def read_query(raw: Mapping[str, Any], lists: Mapping[str, list[str]]) -> Discov
 # ---- the formula (pure) --------------------------------------------------------------------------
 
 
-def relevance_of(topic_hits: int, topics: int, keyword_hits: int, keywords: int) -> float:
-    """crm.ranking.scoring.relevance from counts: 0.6 × topic share + 0.4 × keyword share (either alone)."""
-    topic_share = topic_hits / topics if topics else None
-    keyword_share = keyword_hits / keywords if keywords else None
-    if topic_share is None and keyword_share is None:
-        return 0.0
-    if topic_share is None:
-        return float(keyword_share or 0.0)
-    if keyword_share is None:
-        return topic_share
-    return 0.6 * topic_share + 0.4 * keyword_share
 
 
 def fit(relevance: float | None, score: float) -> float:

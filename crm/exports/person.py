@@ -15,11 +15,13 @@ from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.models import AuditEvent
 from crm.audit.service import Actor
+from crm.campaigns.models import CampaignMember
 from crm.db import utcnow
 from crm.imports.models import ImportKey
 from crm.interactions.models import Interaction, Relationship
 from crm.profiles.models import Identity
 from crm.profiles.service import get_profile
+from crm.recognition.models import BadgeAward, GamingFlag, PointEntry, PointHold, Recognition, Redemption
 
 EXPORT_FORMAT = 1
 
@@ -54,6 +56,12 @@ def person_data(profile_id: int, *, session: Session) -> dict[str, Any]:
         .where(AuditEvent.object_type == "profile", AuditEvent.object_id == profile_id)
         .order_by(col(AuditEvent.id))
     )
+    def owned(model: type[SQLModel]) -> list[dict[str, Any]]:
+        """The person's rows of a table with a profile_id column, by id."""
+        table: Table = model.__table__  # type: ignore[attr-defined]
+        rows = session.execute(select(model).where(table.c.profile_id == profile_id).order_by(table.c.id)).scalars()
+        return [row_dict(row) for row in rows]
+
     return {
         "format": EXPORT_FORMAT,
         "profile": row_dict(profile),
@@ -63,6 +71,14 @@ def person_data(profile_id: int, *, session: Session) -> dict[str, Any]:
         "relationships_outgoing": [row_dict(r) for r in outgoing],
         "relationships_incoming": [row_dict(r) for r in incoming],
         "import_keys": [row_dict(k) for k in import_keys],
+        # Recognition: the points ledger, held points, anti-gaming flags, badges, redemptions, thank-yous.
+        "point_entries": owned(PointEntry),
+        "point_holds": owned(PointHold),
+        "gaming_flags": owned(GamingFlag),
+        "badge_awards": owned(BadgeAward),
+        "redemptions": owned(Redemption),
+        "recognitions": owned(Recognition),
+        "campaign_memberships": owned(CampaignMember),
         # What was done to the person, by whom, when; not where from (staff addresses are for admins).
         "audit_events": [{k: v for k, v in row_dict(e).items() if k not in _STAFF_ONLY} for e in events],
     }

@@ -131,8 +131,14 @@ def relevance(topics: Iterable[str], text: str, wanted_topics: Iterable[str], ke
     words = {fold(k).strip() for k in keywords if k.strip()}
     theirs = {fold(t).strip() for t in topics}
     haystack = fold(text)
-    topic_share = len(wanted & theirs) / len(wanted) if wanted else None
-    keyword_share = sum(1 for w in words if w in haystack) / len(words) if words else None
+    return relevance_of(len(wanted & theirs), len(wanted), sum(1 for w in words if w in haystack), len(words))
+
+
+def relevance_of(topic_hits: int, topics: int, keyword_hits: int, keywords: int) -> float:
+    """relevance() from counts (campaign discovery counts in SQL): 0.6 × topic share + 0.4 × keyword
+    share; either alone when only one was asked for; 0 when nothing was."""
+    topic_share = topic_hits / topics if topics else None
+    keyword_share = keyword_hits / keywords if keywords else None
     if topic_share is None and keyword_share is None:
         return 0.0
     if topic_share is None:

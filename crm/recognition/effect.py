@@ -35,6 +35,7 @@ from typing import cast
 from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
+from crm.charts import nice_ceiling
 from crm.db import utcnow
 from crm.interactions.models import CONTRIBUTION_KINDS, Interaction
 from crm.profiles.models import Profile
@@ -189,20 +190,11 @@ class Bar:
     up: bool  # the uplift is above zero
 
 
-def _nice(value: float) -> float:
-    if value <= 0.5:
-        return 0.5
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power + 1e-9:
-            return step * power
-    return 10 * power  # pragma: no cover
-
 
 def bars(effects: Sequence[Effect]) -> tuple[float, list[Bar | None]]:
     """(the scale's half-width in contributions per 30 days, one bar per effect or None without an uplift)."""
     extent = [abs(v) for e in effects for v in (e.uplift, e.low, e.high) if v is not None]
-    half = _nice(max(extent)) if extent else 1.0
+    half = nice_ceiling(max(extent), least=0.5) if extent else 1.0
     margin = 4.0
 
     def x(value: float) -> float:

@@ -212,3 +212,62 @@ def test_undo_refuses_when_a_moved_import_key_was_deleted(engine: Engine) -> Non
         s.delete(s.exec(select(ImportKey)).one())
     with session_scope(engine, write=True) as s, pytest.raises(Conflict, match="1 import key moved by the merge"):
         merges.undo(merge_id, session=s, actor=ACTOR)
+
+
+def _recognition_data(engine: Engine, a: int, b: int) -> None:
+    """Points, a hold, a flag, badges (one both have), a redemption, thank-yous and campaign places."""
+    from crm.campaigns import service as campaigns
+    from crm.campaigns.models import CampaignIn, MemberIn, Stage
+    from crm.recognition import ledger
+    from crm.recognition import queue as recognition_queue
+    from crm.recognition.models import AwardIn, Badge, BadgeAward, GamingFlag, PointHold, Redemption, Reward
+    with session_scope(engine, write=True) as s:
+        ledger.award(AwardIn(profile_ids=[a, b], points=20, reason="Launch week"), session=s, actor=ACTOR)
+        recognition_queue.thank([b], "for the forum answers", session=s, actor=ACTOR)
+        item = s.exec(select(Interaction).where(Interaction.profile_id == b, Interaction.kind == "forum_answer")).one()
+        ledger.grant_for_interactions(s.connection(), [item.id or 0])
+        s.add(PointHold(profile_id=b, amount=7, flag="burst", detail="a busy day", interaction_id=item.id))
+        s.add(GamingFlag(profile_id=b, kind="ring", detail="with Pedro", related=[a]))
+        shared, own = Badge(name="Helper"), Badge(name="Speaker")
+        reward = Reward(name="T-shirt", category="swag", cost=10, stock=5)
+        s.add_all([shared, own, reward])
+        s.flush()
+        s.add_all([BadgeAward(badge_id=shared.id or 0, profile_id=a), BadgeAward(badge_id=shared.id or 0, profile_id=b),
+                   BadgeAward(badge_id=own.id or 0, profile_id=b, reason="Keynote")])
+        s.add(Redemption(reward_id=reward.id or 0, profile_id=b, cost=10, shipping="Calle Mayor 1"))
+        both = campaigns.create_campaign(CampaignIn(name="Both"), session=s, actor=ACTOR)
+        campaigns.add_member(both.id or 0, MemberIn(profile_id=a, stage=Stage.confirmed), session=s, actor=ACTOR)
+        campaigns.add_member(both.id or 0, MemberIn(profile_id=b, stage=Stage.contacted), session=s, actor=ACTOR)
+
+
+def test_export_holds_recognition_and_campaign_places(engine: Engine) -> None:
+    a, b, _ = build_pair(engine)
+    _recognition_data(engine, a, b)
+    data = _exports(engine, b)[0]
+    assert sorted((e["kind"], e["amount"]) for e in data["point_entries"]) == [("awarded", 20), ("earned", 10)]
+    assert [(h["flag"], h["amount"]) for h in data["point_holds"]] == [("burst", 7)]
+    assert [(f["kind"], f["related"]) for f in data["gaming_flags"]] == [("ring", [a])]
+    assert [w["reason"] for w in data["badge_awards"]] == ["", "Keynote"]
+    assert [(r["cost"], r["shipping"]) for r in data["redemptions"]] == [(10, "Calle Mayor 1")]
+    assert [(r["kind"], r["points"]) for r in data["recognitions"]] == [("points", 20), ("thanks", 0)]
+    assert [m["stage"] for m in data["campaign_memberships"]] == ["contacted"]
+    assert [i["title"] for i in data["interactions"] if i["kind"] == "note"][-1] == "Thank-you: for the forum answers"
+    other = _exports(engine, a)[0]
+    assert [(e["kind"], e["amount"]) for e in other["point_entries"]] == [("awarded", 20)]
+    assert other["point_holds"] == [] and other["gaming_flags"] == [] and len(other["badge_awards"]) == 1
+
+
+def test_merge_then_undo_restores_recognition_exactly(engine: Engine) -> None:
+    a, b, c = build_pair(engine)
+    _recognition_data(engine, a, b)
+    before = _exports(engine, a, b, c)
+    with session_scope(engine, write=True) as s:
+        merge_id = merges.merge(merges.MergeIn(survivor_id=a, merged_id=b), session=s, actor=ACTOR).id or 0
+    merged = _exports(engine, a)[0]
+    assert len(merged["point_entries"]) == 3 and len(merged["redemptions"]) == 1
+    assert len(merged["badge_awards"]) == 2  # the badge both had counts once
+    assert len(merged["campaign_memberships"]) == 1
+    with session_scope(engine, write=True) as s:
+        merges.undo(merge_id, session=s, actor=ACTOR)
+    for old, new in zip(before, _exports(engine, a, b, c), strict=True):
+        assert _without_audit(new) == _without_audit(old)

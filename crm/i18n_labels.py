@@ -145,6 +145,39 @@ CAMPAIGN_WORDS = (
     N_("Custom"),
 )
 
+# crm/recognition/models.py: entry kinds, hold and flag states, reward categories, redemption states and
+# recognition kinds (the `label` filter).
+RECOGNITION_WORDS = (
+    N_("Earned"),
+    N_("Awarded"),
+    N_("Reversal"),
+    N_("Spent"),
+    N_("Refund"),
+    N_("Pending"),
+    N_("Granted"),
+    N_("Rejected"),
+    N_("Void"),
+    N_("Burst"),
+    N_("Ring"),
+    N_("Duplicate"),
+    N_("Open"),
+    N_("Cleared"),
+    N_("Confirmed"),
+    N_("Swag"),
+    N_("Gift"),
+    N_("Experience"),
+    N_("Discount"),
+    N_("Donation"),
+    N_("Shout out"),
+    N_("Requested"),
+    N_("Approved"),
+    N_("Fulfilled"),
+    N_("Thanks"),
+    N_("Points"),
+    N_("Badge"),
+    N_("Reward"),
+)
+
 ALL = (
     PROFILE_ROLES
     + PROFILE_STATUSES
@@ -157,4 +190,5 @@ ALL = (
     + ERROR_TITLES
     + HEADLINES
     + CAMPAIGN_WORDS
+    + RECOGNITION_WORDS
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +50,7 @@ H = cast(Table, PointHold.__table__)  # type: ignore[attr-defined]
 X = cast(Table, Interaction.__table__)  # type: ignore[attr-defined]
 RS = cast(Table, PointRuleSet.__table__)  # type: ignore[attr-defined]
 F = cast(Table, GamingFlag.__table__)  # type: ignore[attr-defined]
+REVERSAL = E.alias("reversal")
 BATCH = 2000
 
 # The first rule set: roughly the advocacy weights × 5, in whole points.
@@ -135,10 +136,10 @@ def _history(conn: Connection, people: Sequence[int], since: datetime) -> pure.H
         chunk = people[start:start + 500]
         for table, granted in ((E, True), (H, False)):
             where = [table.c.profile_id.in_(chunk), X.c.occurred_at >= since]
-            if table is E:
-                where.append(table.c.kind == EntryKind.earned.value)
-            else:
-                where.append(table.c.status != HoldStatus.rejected.value)
+            if table is E:  # what stands: earned and not reversed
+                where += [table.c.kind == EntryKind.earned.value, ~exists().where(REVERSAL.c.reverses_id == E.c.id)]
+            else:  # held and undecided (a granted hold has its entry above)
+                where.append(table.c.status == HoldStatus.pending.value)
             rows = conn.execute(select(table.c.profile_id, X.c.occurred_at, table.c.rule_set_id, table.c.rule,
                                        table.c.amount).join(X, X.c.id == table.c.interaction_id).where(*where))
             for pid, occurred, set_id, rule, amount in rows:
@@ -165,9 +166,9 @@ def _insert_ignoring_repeats(conn: Connection, table: Table, rows: list[dict[str
 
 
 def _grant_state(conn: Connection, ids: Sequence[int]) -> tuple[set[tuple[int, int]], dict[tuple[int, int], int]]:
-    """(interaction, rule set) pairs that hold points now (an earned entry not reversed, or a hold of any
-    status: a rejected hold is a decision, not an invitation to grant again), and how many grants each
-    pair has had (the next one's `generation`)."""
+    """(interaction, rule set) pairs that hold points now (an earned entry not reversed, or a hold that is
+    pending or rejected: a rejection is a decision, not an invitation to grant again; a void hold, whose
+    interaction changed, is not), and the next grant's `generation` for each pair."""
     live: set[tuple[int, int]] = set()
     generation: dict[tuple[int, int], int] = defaultdict(int)
     for start in range(0, len(ids), 500):
@@ -180,17 +181,20 @@ def _grant_state(conn: Connection, ids: Sequence[int]) -> tuple[set[tuple[int, i
             generation[(iid, sid)] += 1
             if entry_id not in reversed_:
                 live.add((iid, sid))
+        holds: dict[tuple[int, int], int] = defaultdict(int)
         for iid, sid, status in conn.execute(select(H.c.interaction_id, H.c.rule_set_id, H.c.status).where(
                 H.c.interaction_id.in_(chunk))):
-            generation[(iid, sid)] = max(generation[(iid, sid)], 1)
-            if status != HoldStatus.granted.value:  # a granted hold has its entry, counted above
+            holds[(iid, sid)] += 1
+            if status in (HoldStatus.pending.value, HoldStatus.rejected.value):  # undecided, or decided: no
                 live.add((iid, sid))
+        for pair, count in holds.items():  # the next grant's number is new in both tables
+            generation[pair] = max(generation[pair], count)
     return live, generation
 
 
 def revoke_for_interaction(conn: Connection, interaction_id: int, reason: str, *, actor_id: int | None = None) -> int:
     """The interaction was edited or deleted: its points are reversed (new entries) and its pending holds
-    rejected. Points reversed."""
+    voided (nobody decided; what it is now is judged afresh). Points reversed."""
     earned = conn.execute(select(E.c.id, E.c.profile_id, E.c.amount).where(
         E.c.interaction_id == interaction_id, E.c.kind == EntryKind.earned.value)).all()
     reversed_ = {rid for (rid,) in conn.execute(select(E.c.reverses_id).where(
@@ -202,7 +206,7 @@ def revoke_for_interaction(conn: Connection, interaction_id: int, reason: str, *
     if rows:
         conn.execute(E.insert(), rows)
     conn.execute(H.update().where(H.c.interaction_id == interaction_id, H.c.status == HoldStatus.pending.value)
-                 .values(status=HoldStatus.rejected.value, decided_at=now, detail=func.substr(
+                 .values(status=HoldStatus.void.value, decided_at=now, detail=func.substr(
                      H.c.detail + " · " + reason, 1, 500)))
     return -sum(r["amount"] for r in rows)
 

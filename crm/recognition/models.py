@@ -77,6 +77,7 @@ class HoldStatus(StrEnum):
     pending = "pending"
     granted = "granted"
     rejected = "rejected"
+    void = "void"  # the interaction was edited or deleted before anyone decided: it is judged afresh
 
 
 class FlagKind(StrEnum):

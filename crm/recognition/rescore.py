@@ -159,7 +159,7 @@ def _current(conn: Connection, ids: Sequence[int]) -> tuple[dict[int, list[State
                 .where(H.c.interaction_id.in_(chunk), H.c.status != HoldStatus.granted.value)):
             if status == HoldStatus.pending.value:
                 states[iid].append(("hold", sid or 0, rule, amount))
-            else:
+            elif status == HoldStatus.rejected.value:  # void holds (the interaction changed) decided nothing
                 rejected[iid].add(sid or 0)
     return states, rejected
 

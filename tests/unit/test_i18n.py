@@ -175,6 +175,15 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
     marks them for extraction. This fails when an enum value or title is added without a marker there."""
     from crm.accounts.models import Role
     from crm.campaigns.models import CampaignStatus, KpiMetric, Stage
+    from crm.recognition.models import (
+        EntryKind,
+        FlagKind,
+        FlagStatus,
+        HoldStatus,
+        RecognitionKind,
+        RedemptionStatus,
+        RewardCategory,
+    )
     from crm.i18n_labels import ALL
     from crm.interactions.models import InteractionKind, RelationshipKind
     from crm.profiles.models import ConsentBasis, Platform, ProfileRole, ProfileStatus
@@ -183,7 +192,8 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
     needed = {
         _label(m.value)
         for enum in (ProfileRole, ProfileStatus, Platform, ConsentBasis, InteractionKind, RelationshipKind, Role,
-                     CampaignStatus, Stage, KpiMetric)
+                     CampaignStatus, Stage, KpiMetric, EntryKind, HoldStatus, FlagKind, FlagStatus, RewardCategory,
+                     RedemptionStatus, RecognitionKind)
         for m in enum
         if m.value
     }

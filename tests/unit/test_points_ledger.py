@@ -91,3 +91,31 @@ def test_rule_sets_refuse_two_rules_for_the_same_kind_and_channel():
         PointRuleIn(kind="post", points=0)
     with pytest.raises(ValueError):
         PointRuleIn(kind="post", points=10**6)
+
+
+def test_reversed_points_do_not_use_up_a_daily_cap(engine):
+    """An edit reverses the old grant: what was reversed no longer counts against the day's cap."""
+    pid = make_profile(engine).id
+    with session_scope(engine, write=True) as s:
+        ledger.ensure_rules(s.connection())
+        ledger.create_rule_set(PointRuleSetIn(starts_at=utcnow() - timedelta(days=30), rules=[
+            PointRuleIn(kind="post", points=5, daily_cap=5), PointRuleIn(kind="talk", points=40)]), session=s, actor=SYSTEM)
+        post = log.log_interaction(pid, InteractionIn(kind="post"), session=s, actor=SYSTEM).id
+        log.update_interaction(post, InteractionPatch(kind="talk"), session=s, actor=SYSTEM, user=MANAGER)
+        log.update_interaction(post, InteractionPatch(kind="post"), session=s, actor=SYSTEM, user=MANAGER)
+    assert _entries(engine, pid) == [("earned", 5), ("reversal", -5), ("earned", 40), ("reversal", -40), ("earned", 5)]
+
+
+def test_editing_a_held_interaction_judges_it_afresh(engine):
+    from crm.recognition.models import GamingFlag, HoldStatus, PointHold
+
+    pid = make_profile(engine).id
+    with session_scope(engine, write=True) as s:
+        s.add(GamingFlag(profile_id=pid, kind="ring", detail="test"))
+        s.flush()
+        post = log.log_interaction(pid, InteractionIn(kind="post"), session=s, actor=SYSTEM).id
+        log.update_interaction(post, InteractionPatch(kind="talk"), session=s, actor=SYSTEM, user=MANAGER)
+    with session_scope(engine) as s:
+        holds = [(h.rule, h.amount, h.status) for h in s.execute(select(PointHold).order_by(PointHold.id)).scalars()]
+    assert holds == [("post", 5, HoldStatus.void), ("talk", 40, HoldStatus.pending)]  # held again, as what it is now
+    assert _entries(engine, pid) == []

@@ -35,8 +35,9 @@ from crm.interactions.models import CONTRIBUTION_KINDS, Interaction, Interaction
 from crm.profiles.models import Profile, ProfileRole
 from crm.profiles.search import _json_element
 from crm.ranking.service import weights_in_use
+from crm.recognition import ledger
 from crm.recognition.ledger import _people
-from crm.recognition.models import EntryKind, PointEntry, Recognition, RecognitionKind
+from crm.recognition.models import MAX_POINTS, AwardIn, Badge, EntryKind, PointEntry, Recognition, RecognitionKind
 from crm.schemas import DbId, InputModel
 
 X = cast(Table, Interaction.__table__)  # type: ignore[attr-defined]
@@ -237,3 +238,39 @@ def thank(profile_ids: list[int], note: str, *, session: Session, actor: Actor) 
     audit.record(session=session, actor=actor, action=AuditAction.recognition_thanks, object_type="recognition",
                  after={"profile_ids": [p.id for p in people], "note": note})
     return len(people)
+
+
+class RecogniseIn(InputModel):
+    """The queue's bulk "award": points, a badge, or both, to each ticked person in one step."""
+
+    profile_ids: list[DbId] = PydField(min_length=1, max_length=500)
+    points: int = PydField(default=0, ge=0, le=MAX_POINTS)
+    reason: str = PydField(default="", max_length=300)
+    badge_id: DbId | None = None
+
+
+@dataclass
+class Recognised:
+    people: int
+    points: int
+    badge: str | None
+
+
+def recognise(data: RecogniseIn, *, session: Session, actor: Actor) -> Recognised:
+    """Points (through the ledger) and/or a badge (skipping holders) for each person; at least one of the two."""
+    from crm.recognition import badges  # noqa: PLC0415  (badges imports the ledger, as this module does)
+
+    if data.points <= 0 and data.badge_id is None:
+        raise InvalidInput(gettext("Give some points, choose a badge, or both."),
+                           field_errors={"points": gettext("Give some points, choose a badge, or both.")})
+    badge = session.get(Badge, data.badge_id) if data.badge_id is not None else None
+    if data.badge_id is not None and (badge is None or not badge.active):
+        raise InvalidInput(gettext("Choose a badge."), field_errors={"badge_id": gettext("Choose a badge.")})
+    reason = data.reason or gettext("Thank you for your contributions")
+    people = len(_people(data.profile_ids, session=session))
+    if data.points > 0:
+        ledger.award(AwardIn(profile_ids=data.profile_ids, points=data.points, reason=reason), session=session,
+                     actor=actor)
+    if badge is not None:
+        badges.award_badge(badge.id or 0, list(data.profile_ids), session=session, actor=actor, reason=reason)
+    return Recognised(people=people, points=data.points, badge=badge.name if badge else None)

@@ -24,7 +24,7 @@ from crm.profiles.service import get_profile
 from crm.ranking.models import level_label
 from crm.recognition import ledger, pages, rescore
 from crm.recognition import queue as q
-from crm.recognition.models import MAX_POINTS, AwardIn, Badge, EntryKind, PointEntry, PointRuleIn, PointRuleSetIn
+from crm.recognition.models import MAX_POINTS, AwardIn, EntryKind, PointEntry, PointRuleIn, PointRuleSetIn
 from crm.templating import render
 from crm.web.common import Form, checkbox, field_errors, input_errors, redirect, text
 from crm.web.forms import forgiving
@@ -109,38 +109,39 @@ def thank(request: Request, db: DB, user: WriterUser, form: Form) -> Response:
 
 @router.post("/recognition/award-points")
 def award_points(request: Request, db: DB, user: WriterUser, form: Form) -> Response:
+    """Points, a badge, or both, to the ticked people (the badge select may be left on "no badge")."""
     try:
-        data = AwardIn.model_validate({"profile_ids": _profile_ids(form),
-                                       "points": text(form, "points").replace(",", "").replace(".", "") or "0",
-                                       "reason": text(form, "reason") or gettext("Thank you for your contributions")})
-        entries = ledger.award(data, session=db, actor=actor_for(request, user))
+        data = q.RecogniseIn.model_validate({
+            "profile_ids": _profile_ids(form), "points": text(form, "points").replace(",", "").replace(".", "") or "0",
+            "reason": text(form, "reason"), "badge_id": text(form, "with_badge") or None})
+        done = q.recognise(data, session=db, actor=actor_for(request, user))
     except (ValidationError, DomainError) as exc:
         return _refused(request, db, form, exc)
     db.commit()
-    return _after_action(request, db, user, form, gettext("Awarded %(points)d points to %(n)d people.")
-                         % {"points": data.points, "n": len(entries)})
+    if done.points and done.badge:
+        message = gettext("Awarded %(points)d points and the badge “%(badge)s” to %(n)d people.") % {
+            "points": done.points, "badge": done.badge, "n": done.people}
+    elif done.badge:
+        message = gettext("Badge “%(badge)s” awarded to %(n)d people.") % {"badge": done.badge, "n": done.people}
+    else:
+        message = gettext("Awarded %(points)d points to %(n)d people.") % {"points": done.points, "n": done.people}
+    return _after_action(request, db, user, form, message)
 
 
 @router.post("/recognition/award-badge")
 def award_badge(request: Request, db: DB, user: WriterUser, form: Form) -> Response:
-    raw_badge = text(form, "badge_id")
+    """One row's badge button (the bulk bar awards badges through award-points)."""
     try:
-        ids = [int(v) for v in _profile_ids(form) if v.isdigit() and len(v) < 10]
-        if not ids:
-            raise InvalidInput(gettext("Tick at least one person."),
-                               field_errors={"profile_ids": gettext("Tick at least one person.")})
-        badge = db.get(Badge, int(raw_badge)) if raw_badge.isdigit() and len(raw_badge) < 10 else None
-        if badge is None or not badge.active:
+        if not text(form, "badge_id"):
             raise InvalidInput(gettext("Choose a badge."), field_errors={"badge_id": gettext("Choose a badge.")})
-        from crm.recognition import badges  # written by another area; imported when used
-
-        awards = badges.award_badge(badge.id or 0, ids, session=db, actor=actor_for(request, user),  # type: ignore[attr-defined]
-                                    reason=text(form, "reason"))
+        data = q.RecogniseIn.model_validate({"profile_ids": _profile_ids(form), "reason": text(form, "reason"),
+                                             "badge_id": text(form, "badge_id")})
+        done = q.recognise(data, session=db, actor=actor_for(request, user))
     except (ValidationError, DomainError) as exc:
         return _refused(request, db, form, exc)
     db.commit()
     return _after_action(request, db, user, form, gettext("Badge “%(badge)s” awarded to %(n)d people.")
-                         % {"badge": badge.name, "n": len(awards)})
+                         % {"badge": done.badge, "n": done.people})
 
 
 def widget_context(db: Session) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def test_bulk_badge_and_one_click_row_forms(manager_client, engine):
     a, b, c = _people(engine)
     badge = _badge(engine)
     page = soup(manager_client.get("/recognition"))
-    assert [o["value"] for o in page.select("#bulk-badge option")] == [str(badge)]
+    assert [o["value"] for o in page.select("#bulk-badge option")] == ["", str(badge)]  # "no badge" first
     row = page.select_one(f'tr[data-profile="{b}"]')
     actions = [f["action"] for f in row.select("td.row-actions form")]
     assert actions == ["/recognition/thank", "/recognition/award-points", "/recognition/award-badge"]
@@ -136,7 +136,8 @@ def test_refusals_keep_the_queue_and_say_why(manager_client, engine):
     assert none_ticked.status_code == 422
     assert "Tick at least one person" in soup(none_ticked).select_one(".notice.error").get_text()
     bad_points = manager_client.post("/recognition/award-points", data={"profile_ids": [a], "points": "0"})
-    assert bad_points.status_code == 422 and _rows(soup(bad_points)) != []
+    assert bad_points.status_code == 422 and _rows(soup(bad_points)) != []  # no points and no badge: nothing to give
+    assert "Give some points, choose a badge, or both" in bad_points.text
     no_badge = manager_client.post("/recognition/award-badge", data={"profile_ids": [a], "badge_id": "99999"})
     assert no_badge.status_code == 422 and "Choose a badge" in no_badge.text
     unknown = manager_client.post("/recognition/thank", data={"profile_ids": ["99999"]})
@@ -172,3 +173,16 @@ def test_dashboard_widget_comes_first_and_thanks_in_one_click(manager_client, en
 def test_dashboard_widget_empty_state(manager_client):
     widget = soup(manager_client.get("/")).select_one("#thank-queue")
     assert "Everyone who contributed has been thanked" in widget.get_text()
+
+
+def test_bulk_award_gives_points_and_a_badge_in_one_step(manager_client, engine):
+    a, b, c = _people(engine)
+    badge = _badge(engine)
+    response = manager_client.post("/recognition/award-points", headers=HX, data={
+        "profile_ids": [a, c], "points": "30", "with_badge": str(badge), "reason": "Launch week", "days": "30"})
+    assert response.status_code == 200 and _rows(soup(response)) == [b]
+    assert "Awarded 30 points and the badge" in soup(response).select_one(".notice.success").get_text()
+    with session_scope(engine) as s:
+        holders = s.execute(select(BadgeAward.profile_id).where(BadgeAward.badge_id == badge)).scalars().all()
+        awarded = s.execute(select(PointEntry.profile_id, PointEntry.amount).where(PointEntry.kind == "awarded")).all()
+    assert sorted(holders) == sorted([a, c]) and sorted(awarded) == sorted([(a, 30), (c, 30)])

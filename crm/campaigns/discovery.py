@@ -833,7 +833,11 @@ def build_roster(campaign_id: int, query: RosterQuery, *, session: Session,
     mode, ranking, left_out = _ranked(campaign, discover_query or DiscoverQuery(), session=session)
     rows = list(ranking[:POOL])
     k = query.k if query.k is not None else min(DEFAULT_K, len(rows))
-    if query.k is not None and rows and query.k > len(rows):
+    if query.k is not None and not rows:
+        raise InvalidInput(gettext("Check the highlighted fields."), field_errors={
+            "k": gettext("No candidates are left after the filters and exclusions: add topics or keywords to the "
+                         "campaign, or untick an exclusion.")})
+    if query.k is not None and query.k > len(rows):
         raise InvalidInput(gettext("Check the highlighted fields."), field_errors={
             "k": gettext("Only %(n)s candidates are left after the filters and exclusions: ask for at most %(n)s.")
             % {"n": len(rows)}})

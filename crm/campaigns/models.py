@@ -286,6 +286,13 @@ class MemberPatch(InputModel):
     next_step: str | None = PydField(default=None, max_length=300)
     next_step_on: date | None = None
 
+    @field_validator("next_step_on")
+    @classmethod
+    def _sane_year(cls, value: date | None) -> date | None:
+        if value is not None and not 1900 <= value.year <= 2200:
+            raise ValueError(gettext("Give a date between the years 1900 and 2200."))
+        return value
+
 
 class StageIn(InputModel):
     stage: Stage

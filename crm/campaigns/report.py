@@ -496,7 +496,7 @@ def log_deliverable(campaign_id: int, profile_id: int, data: InteractionIn, *, s
 
 def get_deliverable(campaign_id: int, interaction_id: int, *, session: Session) -> tuple[Interaction, Profile]:
     item = session.get(Interaction, interaction_id)
-    if item is None or item.campaign_id != campaign_id:
+    if item is None or item.campaign_id != campaign_id or not service.is_deliverable(item.kind):
         raise NotFound(gettext("This campaign has no deliverable with id %(id)s.") % {"id": interaction_id})
     profile = session.get(Profile, item.profile_id)
     assert profile is not None

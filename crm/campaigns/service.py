@@ -105,6 +105,9 @@ def update_campaign(campaign_id: int, data: CampaignIn, *, session: Session, act
         if required in values and values[required] is None:
             raise _check(gettext("Some fields cannot be emptied."),
                          **{required: gettext("This field cannot be null; leave it out to keep it.")})
+    for name, empty in (("objective", ""), ("brief", ""), ("topics", []), ("keywords", [])):
+        if name in values and values[name] is None:  # null empties them
+            values[name] = empty
     if "status" in values:
         values["status"] = CampaignStatus(values["status"]).value
     merged = {**_snapshot(campaign), **values,
@@ -189,6 +192,18 @@ def active_campaigns(*, session: Session) -> list[Campaign]:
 def _open_for_changes(campaign: Campaign) -> None:
     if campaign.status == CampaignStatus.archived:
         raise InvalidInput(gettext("This campaign is archived; change its status to edit it."))
+
+
+def check_open(campaign_id: int, *, session: Session) -> Campaign:
+    """The campaign, if it may be changed (an archived one may not)."""
+    campaign = get_campaign(campaign_id, session=session)
+    _open_for_changes(campaign)
+    return campaign
+
+
+def is_deliverable(kind: str) -> bool:
+    """What a member published or contributed for a campaign: anything but our outreach and notes."""
+    return kind not in {k.value for k in (*OUTREACH_KINDS, InteractionKind.note)}
 
 
 # ---- KPIs --------------------------------------------------------------------------------------
@@ -492,6 +507,7 @@ def update_task(campaign_id: int, task_id: int, data: TaskIn, *, session: Sessio
 
 
 def set_task_done(campaign_id: int, task_id: int, done: bool, *, session: Session, actor: Actor) -> CampaignTask:
+    _open_for_changes(get_campaign(campaign_id, session=session))
     task = get_task(campaign_id, task_id, session=session)
     if (task.done_at is not None) == done:
         return task
@@ -505,6 +521,7 @@ def set_task_done(campaign_id: int, task_id: int, done: bool, *, session: Sessio
 
 
 def delete_task(campaign_id: int, task_id: int, *, session: Session, actor: Actor) -> None:
+    _open_for_changes(get_campaign(campaign_id, session=session))
     task = get_task(campaign_id, task_id, session=session)
     before = _task_snapshot(task)
     session.delete(task)
@@ -575,7 +592,7 @@ def outreach_log(campaign_id: int, profile_id: int, *, session: Session) -> list
 
 
 def add_quote(campaign_id: int, data: QuoteIn, *, session: Session, actor: Actor) -> CampaignQuote:
-    get_campaign(campaign_id, session=session)
+    _open_for_changes(get_campaign(campaign_id, session=session))
     profile_id = data.profile_id
     if data.interaction_id is not None:
         item = session.get(Interaction, data.interaction_id)
@@ -583,8 +600,9 @@ def add_quote(campaign_id: int, data: QuoteIn, *, session: Session, actor: Actor
             raise _check(gettext("Check the highlighted fields."),
                          interaction_id=gettext("That interaction is not linked to this campaign."))
         profile_id = item.profile_id
-    elif profile_id is not None and session.get(Profile, profile_id) is None:
-        raise _check(gettext("Check the highlighted fields."), profile_id=gettext("There is no person with that id."))
+    elif profile_id is not None and member_of(campaign_id, profile_id, session=session) is None:
+        raise _check(gettext("Check the highlighted fields."),
+                     profile_id=gettext("Quotes come from people in this campaign."))
     quote = CampaignQuote(campaign_id=campaign_id, interaction_id=data.interaction_id, profile_id=profile_id,
                           text=data.text, created_by_id=actor.user_id)
     session.add(quote)
@@ -595,6 +613,7 @@ def add_quote(campaign_id: int, data: QuoteIn, *, session: Session, actor: Actor
 
 
 def delete_quote(campaign_id: int, quote_id: int, *, session: Session, actor: Actor) -> None:
+    _open_for_changes(get_campaign(campaign_id, session=session))
     quote = session.get(CampaignQuote, quote_id)
     if quote is None or quote.campaign_id != campaign_id:
         raise NotFound(gettext("This campaign has no quote with id %(id)s.") % {"id": quote_id})

@@ -82,8 +82,11 @@ def _add(request: Request, db: DB, user: WriterUser, campaign_id: int, form: Any
         data = MembersIn.model_validate({"profile_ids": _ids(form), "stage": stage})
     except ValidationError as exc:
         errors = field_errors(exc)
-        message = (gettext("Tick at least one person first.") if "profile_ids" in errors
-                   else gettext("The request has invalid fields."))
+        if "profile_ids" in errors:
+            message = (gettext("Tick at most %(n)s people at a time.") % {"n": 200} if len(_ids(form)) > 200
+                       else gettext("Tick at least one person first."))
+        else:
+            message = gettext("The request has invalid fields.")
         raise InvalidInput(message, field_errors=errors) from exc
     result = discovery.add_to_pipeline(campaign_id, data.profile_ids, data.stage, session=db,
                                        actor=actor_for(request, user))

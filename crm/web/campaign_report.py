@@ -141,6 +141,7 @@ def update_deliverable(request: Request, db: DB, user: WriterUser, campaign_id: 
     values = {name: text(form, name) for name in NUMBER_FIELDS}
     errors: dict[str, str] = {}
     try:
+        campaigns.check_open(campaign_id, session=db)
         patch = InteractionPatch.model_validate({name: _count(values[name]) for name in NUMBER_FIELDS})
         log.update_interaction(interaction_id, patch, session=db, actor=actor_for(request, user), user=user)
         db.commit()

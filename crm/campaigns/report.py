@@ -282,6 +282,9 @@ class Report:
     descending: bool = True
     chart: BarChart | None = field(default=None)
     content: list[DeliverableRow] = field(default_factory=list)  # the deliverables with most reach, with their links
+    paid_engagements: int = 0  # engagements of the people whose fee is known (what the spend bought)
+    fees_known: int = 0  # people taking part with a fee
+    taking_part: int = 0
 
     @property
     def engagement_rate(self) -> float | None:
@@ -289,7 +292,9 @@ class Report:
 
     @property
     def cost_per_engagement(self) -> float | None:
-        return rate(self.spend, self.engagements) if self.spend else None
+        """What the known fees paid per engagement of the people they were paid to: engagements of people
+        whose fee is unknown would make the figure look cheaper than it is."""
+        return rate(self.spend, self.paid_engagements) if self.spend else None
 
     @property
     def budget_used(self) -> float | None:
@@ -329,10 +334,14 @@ def report(campaign_id: int, *, session: Session, zone: tzinfo = UTC, sort: Sort
 
     rows = []
     spend = 0.0
+    paid_engagements = fees_known = taking_part_count = 0
     for row in service.participants(campaign_id, session=session):
         taking_part = row.member.stage in TAKING_PART
-        if taking_part and row.member.fee:
+        taking_part_count += taking_part
+        if taking_part and row.member.fee is not None:
             spend += row.member.fee
+            fees_known += 1
+            paid_engagements += row.engagements
         rows.append(MemberStats(member_id=row.member.id or 0, profile_id=row.profile.id or 0, name=row.profile.display_name,
                                 stage=row.member.stage, fee=row.member.fee, deliverables=row.deliverables, reach=row.reach,
                                 engagements=row.engagements, taking_part=taking_part))
@@ -356,7 +365,8 @@ def report(campaign_id: int, *, session: Session, zone: tzinfo = UTC, sort: Sort
                   engagements=int(engagements), contributions=len(days), spend=spend, unit=unit_for(start, end),
                   buckets=buckets, members=sort_members(rows, sort, descending), quotes=quotes, sort=sort,
                   descending=descending, chart=bar_chart(buckets),
-                  content=deliverables(campaign_id, session=session, sort=DeliverableSort.reach).rows[:CONTENT_SHOWN])
+                  content=deliverables(campaign_id, session=session, sort=DeliverableSort.reach).rows[:CONTENT_SHOWN],
+                  paid_engagements=paid_engagements, fees_known=fees_known, taking_part=taking_part_count)
 
 
 CONTENT_SHOWN = 50
@@ -648,7 +658,8 @@ class ReportOut(BaseModel):
     contributions: int
     engagement_rate: float | None = PydField(description="engagements / reach; null when reach is 0")
     spend: float = PydField(description="Fees of the members taking part (confirmed, content live, completed)")
-    cost_per_engagement: float | None = PydField(description="spend / engagements; null when there are none")
+    cost_per_engagement: float | None = PydField(
+        description="spend / engagements of the people whose fee is known; null when there are none")
     budget: float | None
     budget_used: float | None = PydField(description="spend / budget")
     unit: Unit = PydField(description="The size of each bucket of contributions_over_time")

@@ -89,8 +89,12 @@ def test_a_campaign_from_discovery_to_report(new_page: Any, live_server: LiveSer
     mover = shortlisted.first
     mover_id = mover.get_attribute("id")
     mover_name = mover.locator("a.member-name").inner_text()
-    mover.locator("button.step-on").click()  # one htmx action: shortlisted -> contacted
+    mover.locator("button.step-on").focus()
+    page.keyboard.press("Enter")  # one htmx action, by keyboard: shortlisted -> contacted
     expect(page.locator(f"#{mover_id}")).to_have_attribute("data-stage", "contacted")
+    member = mover_id.removeprefix("member-")
+    # The board is swapped whole; the keyboard stays on the same button of the moved card.
+    expect(page.locator(f"#step-on-{member}")).to_be_focused()
     card = page.locator(f"#{mover_id}")
     card.locator("select[name=stage]").select_option("confirmed")
     card.locator("form.move-form button[type=submit]").click()

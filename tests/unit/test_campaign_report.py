@@ -114,7 +114,8 @@ def build_campaign(engine) -> dict[str, int]:
     Cai (declined, 9,999 €) posted once; Dan (candidate, 200 €) nothing; Eva is no member but posted.
 
     Deliverables: Ana 10,000/300 + 5,000/200, Bea 20,000/1,000, forum answer 0/0, Cai 1,000/10, Eva 500/5.
-    Reach 36,500, engagements 1,515, rate 4.15 %; spend 1,500 € (Ana + Bea), 0.99 €/engagement;
+    Reach 36,500, engagements 1,515, rate 4.15 %; spend 1,500 € (Ana + Bea), who brought 1,500 engagements:
+    1.00 €/engagement (Cai's and Eva's engagements were not paid for);
     contributions (members only): Ana 2 + Bea 2 + Cai 1 = 5."""
     ids: dict[str, int] = {}
     with session_scope(engine, write=True) as s:
@@ -151,7 +152,8 @@ def test_the_report_adds_up_a_campaign(engine):
         assert r.engagement_rate == pytest.approx(1515 / 36500)
         assert r.contributions == 5  # Eva's post is not a member's
         assert r.spend == 1500  # declined and candidate fees do not count
-        assert r.cost_per_engagement == pytest.approx(1500 / 1515)
+        assert r.cost_per_engagement == pytest.approx(1500 / 1500)  # fees over the engagements they paid for
+        assert (r.fees_known, r.taking_part, r.paid_engagements) == (2, 2, 1500)
         assert r.budget_used == pytest.approx(0.5)
         kpis = {k.metric.value: k for k in r.kpis}
         assert kpis["reach"].kpi_id is None and kpis["reach"].target == 50000 and kpis["reach"].progress == pytest.approx(0.73)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -32,6 +32,7 @@ from crm.profiles.models import (
     profile_snapshot,
     stored_values,
 )
+from crm.recognition.models import PublicLink
 from crm.relationships.service import count_relationships
 
 
@@ -171,6 +172,10 @@ def update_profile(profile_id: int, data: ProfileIn | ProfilePatch, *, session: 
     if changed_after:
         audit.record(session=session, actor=actor, action=AuditAction.profile_update, object_type="profile", object_id=profile_id,
                      before=changed_before, after=changed_after)
+    if before.get("may_feature") and not profile.may_feature:  # consent withdrawn: their public cards end for good
+        link = PublicLink.__table__  # type: ignore[attr-defined]
+        session.execute(update(link).where(link.c.profile_id == profile_id, link.c.revoked_at.is_(None))
+                        .values(revoked_at=utcnow()))
     return profile
 
 

@@ -61,6 +61,7 @@ X = cast(Table, Interaction.__table__)  # type: ignore[attr-defined]
 P = cast(Table, Profile.__table__)  # type: ignore[attr-defined]
 CHUNK = 500
 MAX_COUNT = 10_000
+MAX_PER_DAY = 10  # contributions a day a badge may ask for: more would be a criterion nobody meets
 MAX_WINDOW = 3650
 MAX_PEOPLE = 500  # people in one award by hand
 PANEL_ENTRIES = 5  # ledger entries on a person's recognition panel
@@ -119,9 +120,14 @@ class BadgeCriteria(InputModel):
 
     @field_validator("window_days")
     @classmethod
-    def _window(cls, value: int | None) -> int | None:
+    def _window(cls, value: int | None, info: Any) -> int | None:
         if value is not None and not 1 <= value <= MAX_WINDOW:
             raise ValueError(gettext("Between 1 and 3650 days (ten years), or empty for all time."))
+        count = info.data.get("count")
+        if value is not None and isinstance(count, int) and count > MAX_PER_DAY * value:
+            raise ValueError(gettext("%(count)s in %(days)s days is more than %(most)s a day: nobody could earn it. "
+                                     "Give more days or ask for fewer.")
+                             % {"count": count, "days": value, "most": MAX_PER_DAY})
         return value
 
     @field_validator("min_sentiment")

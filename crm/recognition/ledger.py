@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.service import Actor
-from crm.db import utcnow
+from crm.db import serialize_writes, utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.i18n import gettext
 from crm.interactions.models import Interaction
@@ -51,6 +51,7 @@ X = cast(Table, Interaction.__table__)  # type: ignore[attr-defined]
 RS = cast(Table, PointRuleSet.__table__)  # type: ignore[attr-defined]
 F = cast(Table, GamingFlag.__table__)  # type: ignore[attr-defined]
 REVERSAL = E.alias("reversal")
+CORRECTION = "correction"  # the `rule` of a reversal made by a person: a decision re-scoring leaves alone
 BATCH = 2000
 
 # The first rule set: roughly the advocacy weights × 5, in whole points.
@@ -177,9 +178,11 @@ def _grant_state(conn: Connection, ids: Sequence[int]) -> tuple[set[tuple[int, i
             E.c.interaction_id.in_(chunk), E.c.kind == EntryKind.earned.value)).all()
         reversed_ = {rid for (rid,) in conn.execute(select(E.c.reverses_id).where(
             E.c.reverses_id.in_([row.id for row in earned])))} if earned else set()
+        corrected = {rid for (rid,) in conn.execute(select(E.c.reverses_id).where(
+            E.c.reverses_id.in_([row.id for row in earned]), E.c.rule == CORRECTION))} if earned else set()
         for entry_id, iid, sid in earned:
             generation[(iid, sid)] += 1
-            if entry_id not in reversed_:
+            if entry_id not in reversed_ or entry_id in corrected:  # a correction by hand is a decision
                 live.add((iid, sid))
         holds: dict[tuple[int, int], int] = defaultdict(int)
         for iid, sid, status in conn.execute(select(H.c.interaction_id, H.c.rule_set_id, H.c.status).where(
@@ -288,8 +291,15 @@ def reverse(entry_id: int, reason: str, *, session: Session, actor: Actor) -> Po
         raise NotFound(gettext("There is no ledger entry with id %(id)s.") % {"id": entry_id})
     if entry.kind not in (EntryKind.earned, EntryKind.awarded):
         raise InvalidInput(gettext("Only earned or awarded points can be reversed here."))
+    if entry.amount > 0:
+        serialize_writes(session, f"redeem-person-{entry.profile_id}")  # the lock a redemption takes
+        left = balances([entry.profile_id], conn=session.connection())[entry.profile_id].current - entry.amount
+        if left < 0:
+            raise Conflict(gettext("Reversing these %(points)d points would leave %(left)d to spend: some of them were "
+                                   "spent already. Reject the person's pending redemptions first, or reverse less.")
+                           % {"points": entry.amount, "left": left})
     reversal = PointEntry(profile_id=entry.profile_id, amount=-entry.amount, kind=EntryKind.reversal.value,
-                          reason=(reason or gettext("Correction"))[:300], reverses_id=entry.id,
+                          reason=(reason or gettext("Correction"))[:300], reverses_id=entry.id, rule=CORRECTION,
                           created_by_id=actor.user_id)
     try:
         with session.begin_nested():

@@ -272,7 +272,8 @@ class PointRuleIn(InputModel):
 
 class PointRuleSetIn(InputModel):
     starts_at: datetime | None = PydField(default=None, description="From when it applies; left out: now")
-    rules: list[PointRuleIn] = PydField(max_length=200)
+    rules: list[PointRuleIn] = PydField(max_length=200, description="At least one: a version without rules would "
+                                        "switch every point off")
     note: str = PydField(default="", max_length=1000)
 
     @field_validator("starts_at")
@@ -282,6 +283,13 @@ class PointRuleSetIn(InputModel):
             raise ValueError(gettext("Give the time zone too, like 2026-03-31T14:30:00+02:00."))
         if value is not None and not 1900 <= value.year <= 2200:
             raise ValueError(gettext("Give a date between the years 1900 and 2200."))
+        return value
+
+    @field_validator("rules")
+    @classmethod
+    def _some_rules(cls, value: list[PointRuleIn]) -> list[PointRuleIn]:
+        if not value:
+            raise ValueError(gettext("Give points to at least one kind."))
         return value
 
     @model_validator(mode="after")

@@ -254,6 +254,7 @@ class Recognised:
     people: int
     points: int
     badge: str | None
+    badge_people: int = 0  # who got the badge now (holders are skipped)
 
 
 def recognise(data: RecogniseIn, *, session: Session, actor: Actor) -> Recognised:
@@ -271,6 +272,8 @@ def recognise(data: RecogniseIn, *, session: Session, actor: Actor) -> Recognise
     if data.points > 0:
         ledger.award(AwardIn(profile_ids=data.profile_ids, points=data.points, reason=reason), session=session,
                      actor=actor)
-    if badge is not None:
-        badges.award_badge(badge.id or 0, list(data.profile_ids), session=session, actor=actor, reason=reason)
-    return Recognised(people=people, points=data.points, badge=badge.name if badge else None)
+    awarded = people
+    if badge is not None:  # people who hold it already keep theirs and are not counted
+        awarded = len(badges.award_badge(badge.id or 0, list(data.profile_ids), session=session, actor=actor,
+                                         reason=reason))
+    return Recognised(people=people, points=data.points, badge=badge.name if badge else None, badge_people=awarded)

@@ -128,6 +128,13 @@ def start_of(day: date) -> datetime:
 # ---- reading what there is --------------------------------------------------------------------
 
 
+def _same(before: State, after: State) -> bool:
+    """Held or granted alike, by the same rule, for the same amount (the rule version may differ)."""
+    if before is None or after is None:
+        return before is after
+    return (before[0], before[2], before[3]) == (after[0], after[2], after[3])
+
+
 def _items(conn: Connection, since: datetime) -> list[pure.Item]:
     rows = conn.execute(select(X.c.id, X.c.profile_id, X.c.kind, X.c.channel, X.c.occurred_at)
                         .where(X.c.occurred_at >= since).order_by(X.c.occurred_at, X.c.id))
@@ -154,6 +161,11 @@ def _current(conn: Connection, ids: Sequence[int]) -> tuple[dict[int, list[State
         chunk = list(ids[start:start + CHUNK])
         for row in _live_entries(conn, [E.c.interaction_id.in_(chunk)]):
             states[row.interaction_id].append(("entry", row.rule_set_id or 0, row.rule, row.amount))
+        corrections = E.alias("correction")
+        for iid, sid in conn.execute(select(E.c.interaction_id, E.c.rule_set_id).select_from(
+                E.join(corrections, corrections.c.reverses_id == E.c.id)).where(
+                E.c.interaction_id.in_(chunk), corrections.c.rule == ledger.CORRECTION)):
+            rejected[iid].add(sid or 0)  # corrected by hand: a decision, like a rejected hold
         for iid, sid, rule, amount, status in conn.execute(
                 select(H.c.interaction_id, H.c.rule_set_id, H.c.rule, H.c.amount, H.c.status)
                 .where(H.c.interaction_id.in_(chunk), H.c.status != HoldStatus.granted.value)):
@@ -211,10 +223,10 @@ def compute(since: date | datetime, *, conn: Connection) -> Rescore:
         now_held = states.get(item.interaction_id, [])
         before: State = now_held[0] if len(now_held) == 1 else None
         after = target.get(item.interaction_id)
-        if len(now_held) <= 1 and before == after:
-            continue
-        if not now_held and after is not None and after[1] in rejected.get(item.interaction_id, set()):
-            continue  # a reviewer rejected this hold
+        if len(now_held) <= 1 and _same(before, after):
+            continue  # the same points under the same rule (another version with the same amount changes nothing)
+        if not now_held and after is not None and rejected.get(item.interaction_id):
+            continue  # a reviewer rejected its hold, or a person corrected its points by hand: decisions stand
         if len(now_held) > 1:  # more than one live grant: all of it goes, the rules' grant comes back
             before = ("entry", 0, "", sum(_points(s) for s in now_held))
         result.changes.append(Change(item.interaction_id, item.profile_id, before, after))

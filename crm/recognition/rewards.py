@@ -281,9 +281,7 @@ def redeem(reward_id: int, profile_id: int, *, session: Session, actor: Actor, s
     session.flush()
     session.add(PointEntry(profile_id=profile_id, amount=-reward.cost, kind=EntryKind.spent.value,
                            reason=reward.name[:300], redemption_id=redemption.id, created_by_id=actor.user_id))
-    session.add(Recognition(profile_id=profile_id, kind=RecognitionKind.reward.value, note=reward.name[:1000],
-                            created_by_id=actor.user_id))
-    session.flush()
+    session.flush()  # spending one's own points is no thank-you: recognition is recorded when it is fulfilled
     audit.record(session=session, actor=actor, action=AuditAction.redemption_request, object_type="profile",
                  object_id=profile_id, after={"redemption": redemption.id, "reward": reward.id, "name": reward.name,
                                               "cost": reward.cost, "status": redemption.status,
@@ -315,6 +313,9 @@ def approve(redemption_id: int, note: str = "", *, session: Session, actor: Acto
     redemption = _locked_redemption(redemption_id, session=session)
     if redemption.status != RedemptionStatus.requested.value:
         raise Conflict(gettext("Only a requested redemption can be approved."))
+    if ledger.balances([redemption.profile_id], conn=session.connection())[redemption.profile_id].current < 0:
+        raise Conflict(gettext("Points were taken back since this was requested and the balance is below zero: "
+                               "reject it (the points come back) or award points first."))
     _move(redemption, (RedemptionStatus.requested,), {
         "status": RedemptionStatus.approved.value, "decided_by_id": actor.user_id, "decided_at": utcnow(),
         "note": note[:1000] or redemption.note}, session=session)
@@ -360,6 +361,9 @@ def fulfil(redemption_id: int, tracking: str = "", note: str = "", *, session: S
     _move(redemption, (RedemptionStatus.approved,), {
         "status": RedemptionStatus.fulfilled.value, "fulfilled_at": utcnow(), "tracking": tracking[:300],
         "note": note[:1000] or redemption.note}, session=session)
+    reward = session.get(Reward, redemption.reward_id)
+    session.add(Recognition(profile_id=redemption.profile_id, kind=RecognitionKind.reward.value,
+                            note=(reward.name if reward else "")[:1000], created_by_id=actor.user_id))
     audit.record(session=session, actor=actor, action=AuditAction.redemption_fulfil, object_type="profile",
                  object_id=redemption.profile_id, before={"redemption": redemption.id, "status": "approved"},
                  after={"redemption": redemption.id, "status": "fulfilled", "tracking": tracking, "note": note})

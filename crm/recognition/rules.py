@@ -5,8 +5,10 @@ and the burst check that holds points back for review. No database: crm.recognit
 - A rule for the kind on that channel wins over the kind's rule for any channel.
 - A daily cap limits the points one person gets from one rule on one (UTC) day.
 - A burst: a person's points on one day above max(BURST_FLOOR, BURST_FACTOR × their usual busy day)
-  (the 90th percentile of their daily totals over the previous 90 days). The grant that crosses the
-  line, and every later one that day, is held for review instead of granted.
+  (the 90th percentile of their daily totals over the previous 90 days, once they have MIN_HISTORY active
+  days; before that the floor), and never above BURST_CEILING. The grant that crosses the line, and
+  every later one that day, is held for review instead of granted. So a new account cannot ramp up by
+  four times a day into unlimited points.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from datetime import date, datetime
 
 BURST_FLOOR = 150  # points in a day that never count as a burst on their own
 BURST_FACTOR = 4.0
+BURST_CEILING = 1000  # points in a day that always need a look, however busy the person usually is
 HISTORY_DAYS = 90
+MIN_HISTORY = 14  # active days before a person's own busy day raises their allowance above the floor
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,10 @@ def rule_for(kind: str, channel: str, rules: Mapping[str, tuple[int, int | None]
 def burst_threshold(days: Mapping[date, int], today: date) -> float:
     """The most points a person may get on `today` before the rest is held: their usual busy day × factor."""
     past = sorted(points for day, points in days.items() if 0 < (today - day).days <= HISTORY_DAYS and points > 0)
-    if not past:
+    if len(past) < MIN_HISTORY:
         return float(BURST_FLOOR)
     p90 = past[min(len(past) - 1, int(0.9 * len(past)))]
-    return max(float(BURST_FLOOR), BURST_FACTOR * p90)
+    return min(float(BURST_CEILING), max(float(BURST_FLOOR), BURST_FACTOR * p90))
 
 
 def grants(items: Iterable[Item], sets: Sequence[RuleSetView], history: History | None = None,

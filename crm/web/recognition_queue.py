@@ -112,17 +112,21 @@ def award_points(request: Request, db: DB, user: WriterUser, form: Form) -> Resp
     """Points, a badge, or both, to the ticked people (the badge select may be left on "no badge")."""
     try:
         data = q.RecogniseIn.model_validate({
-            "profile_ids": _profile_ids(form), "points": text(form, "points").replace(",", "").replace(".", "") or "0",
+            "profile_ids": _profile_ids(form), "points": text(form, "points").replace(",", "") or "0",
             "reason": text(form, "reason"), "badge_id": text(form, "with_badge") or None})
         done = q.recognise(data, session=db, actor=actor_for(request, user))
     except (ValidationError, DomainError) as exc:
         return _refused(request, db, form, exc)
     db.commit()
-    if done.points and done.badge:
+    if done.points and done.badge and done.badge_people < done.people:
+        message = gettext("Awarded %(points)d points to %(n)d people, and the badge “%(badge)s” to %(m)d of them "
+                          "(the others had it).") % {"points": done.points, "badge": done.badge, "n": done.people,
+                                                     "m": done.badge_people}
+    elif done.points and done.badge:
         message = gettext("Awarded %(points)d points and the badge “%(badge)s” to %(n)d people.") % {
             "points": done.points, "badge": done.badge, "n": done.people}
     elif done.badge:
-        message = gettext("Badge “%(badge)s” awarded to %(n)d people.") % {"badge": done.badge, "n": done.people}
+        message = gettext("Badge “%(badge)s” awarded to %(n)d people.") % {"badge": done.badge, "n": done.badge_people}
     else:
         message = gettext("Awarded %(points)d points to %(n)d people.") % {"points": done.points, "n": done.people}
     return _after_action(request, db, user, form, message)
@@ -141,7 +145,7 @@ def award_badge(request: Request, db: DB, user: WriterUser, form: Form) -> Respo
         return _refused(request, db, form, exc)
     db.commit()
     return _after_action(request, db, user, form, gettext("Badge “%(badge)s” awarded to %(n)d people.")
-                         % {"badge": done.badge, "n": done.people})
+                         % {"badge": done.badge, "n": done.badge_people})
 
 
 def widget_context(db: Session) -> dict[str, Any]:
@@ -274,7 +278,7 @@ def new_rules(request: Request, db: DB, user: WriterUser) -> Response:
 
 
 def _number(typed: str, name: str, errors: dict[str, str], high: int, what: str) -> int | None:
-    cleaned = typed.replace(",", "").replace(".", "").replace(" ", "").replace("_", "")
+    cleaned = typed.replace(",", "").replace(" ", "").replace("_", "")  # "1,000"; a decimal point is no separator here
     if not cleaned:
         return None
     if not cleaned.isdigit() or len(cleaned) > 9 or not 1 <= int(cleaned) <= high:

@@ -33,3 +33,20 @@ document.addEventListener("keydown", (event) => {
     menu.querySelector("summary").focus();
   }
 });
+
+// A second click while the first request is on its way would do the work twice (two redemptions, two
+// awards). htmx already drops a second request from the same element while one is in flight; a plain
+// POST form (the page is about to be replaced) gets its buttons rested for a moment instead. Disabled
+// after the submit event has been handled, so the submitter still goes with the form.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+  const submitter = event.submitter;
+  if (form.hasAttribute("hx-post") || (submitter && submitter.hasAttribute("hx-post"))) return;
+  const buttons = Array.from(form.querySelectorAll("button:not([type=button])"));
+  window.setTimeout(() => buttons.forEach((button) => { button.disabled = true; }), 0);
+  window.setTimeout(() => buttons.forEach((button) => { button.disabled = false; }), 3000);
+});
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("form button[disabled]").forEach((button) => { button.disabled = false; });
+});

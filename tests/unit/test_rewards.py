@@ -80,7 +80,7 @@ def test_a_first_redemption_spends_takes_stock_and_waits_for_approval(engine):
         spent = s.execute(select(PointEntry).where(PointEntry.kind == "spent")).scalars().one()
         assert (spent.amount, spent.redemption_id, spent.profile_id) == (-100, redemption.id, pid)
         kinds = [r.kind for r in s.execute(select(Recognition).where(Recognition.profile_id == pid)).scalars()]
-        assert kinds.count("reward") == 1
+        assert kinds.count("reward") == 0  # asking is no thank-you: recognised when fulfilled
         event = s.execute(select(AuditEvent).where(AuditEvent.action == "redemption.request")).scalars().one()
         assert (event.object_type, event.object_id, event.after["redemption"]) == ("profile", pid, redemption.id)
 

@@ -499,6 +499,11 @@ def log_deliverable(campaign_id: int, profile_id: int, data: InteractionIn, *, s
         problems["profile_id"] = gettext("This person is not in the campaign; add them to the pipeline first.")
     if data.kind in OUTREACH_KINDS or data.kind == InteractionKind.note:
         problems["kind"] = gettext("Outreach and notes are not deliverables; log them on the pipeline.")
+    if data.occurred_at is not None and data.occurred_at > utcnow() + timedelta(days=1):
+        problems["occurred_at"] = gettext("That date has not come yet: log a deliverable once it is out.")
+    if data.url and session.exec(select(Interaction.id).where(
+            Interaction.campaign_id == campaign_id, Interaction.url == data.url)).first() is not None:
+        problems["url"] = gettext("This address is logged for this campaign already: edit that one instead.")
     if problems:
         raise InvalidInput(gettext("Check the highlighted fields."), field_errors=problems)
     return service.log_for_campaign(campaign_id, profile_id, data, session=session, actor=actor)

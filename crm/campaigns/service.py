@@ -29,6 +29,7 @@ from crm.campaigns.models import (
     CampaignStatus,
     CampaignTask,
     KpiIn,
+    KpiMetric,
     MemberIn,
     MemberPatch,
     MembersIn,
@@ -221,6 +222,10 @@ def _kpi_snapshot(kpi: CampaignKpi) -> dict[str, Any]:
 def add_kpi(campaign_id: int, data: KpiIn, *, session: Session, actor: Actor) -> CampaignKpi:
     campaign = get_campaign(campaign_id, session=session)
     _open_for_changes(campaign)
+    if data.metric != KpiMetric.custom and session.exec(select(CampaignKpi.id).where(
+            CampaignKpi.campaign_id == campaign_id, CampaignKpi.metric == data.metric.value)).first() is not None:
+        raise _check(gettext("Check the highlighted fields."),
+                     metric=gettext("This campaign has a target for that already: change it instead."))
     position = session.exec(select(func.count()).where(CampaignKpi.campaign_id == campaign_id)).one()
     if position >= 20:
         raise InvalidInput(gettext("A campaign has at most 20 KPIs."))
@@ -657,8 +662,8 @@ def complete_campaign(campaign_id: int, *, session: Session, actor: Actor, thank
                      thank=gettext("Not in this campaign's participants: %(ids)s") % {"ids": ", ".join(map(str, strangers[:10]))})
     before = _snapshot(campaign)
     now = utcnow()
-    for row in taking_part.values():
-        if row.member.stage in (Stage.confirmed, Stage.content_live):
+    for row in taking_part.values():  # who delivered took part, whatever the board said
+        if row.member.stage not in (Stage.completed, Stage.declined):
             move_member(campaign_id, row.member.id or 0, StageIn(stage=Stage.completed), session=session, actor=actor)
     text = message.strip() or gettext("Thank you for taking part in %(name)s.") % {"name": campaign.name}
     result = CloseOut(campaign=campaign)

@@ -115,7 +115,8 @@ def log_deliverable(request: Request, db: DB, user: WriterUser, campaign_id: IdP
             db.commit()
         except InvalidInput as exc:
             db.rollback()
-            errors = exc.field_errors or {"__all__": exc.message}
+            errors = {("occurred_on" if name == "occurred_at" else name): message
+                      for name, message in exc.field_errors.items()} or {"__all__": exc.message}
         else:
             if is_fragment_request(request):
                 context = _deliverables_context(db, campaign_id, request, logged=True)

@@ -9,3 +9,8 @@
     }
   });
 })();
+
+// Printed, the numbers under the chart show too (a closed <details> prints closed).
+window.addEventListener("beforeprint", () => {
+  document.querySelectorAll("details.bars-numbers").forEach((details) => { details.open = true; });
+});

@@ -95,3 +95,43 @@ def test_the_board_warns_about_people_who_may_not_be_contacted(manager_client, e
                 for card in board.select("li.member-card")}
     assert warnings["Fay"].get_text() == "Do not contact" and warnings["Gil"].get_text() == "No consent to contact"
     assert warnings["Hal"] is None
+
+
+def test_deliverables_in_the_future_or_twice_and_a_kpi_twice_are_refused(manager_client, engine):
+    from datetime import timedelta
+
+    from crm.db import utcnow
+
+    person = make_profile(engine, "Ivy").id
+    cid = make_campaign(engine).id
+    add_member(engine, cid, person)
+    later = (utcnow() + timedelta(days=30)).date().isoformat()
+    future = manager_client.post(f"/campaigns/{cid}/deliverables", data={
+        "profile_id": str(person), "kind": "post", "url": "https://example.com/a", "occurred_on": later})
+    assert future.status_code == 422 and soup(future).select_one("#d-occurred_on-error")
+    first = manager_client.post(f"/campaigns/{cid}/deliverables", data={
+        "profile_id": str(person), "kind": "post", "url": "https://example.com/a"})
+    assert first.status_code == 303
+    again = manager_client.post(f"/campaigns/{cid}/deliverables", data={
+        "profile_id": str(person), "kind": "video", "url": "https://example.com/a"})
+    assert again.status_code == 422 and "logged for this campaign already" in soup(again).select_one("#d-url-error").get_text()
+    assert manager_client.post(f"/api/v1/campaigns/{cid}/kpis", json={"metric": "reach", "target": 100}).status_code == 201
+    twice = manager_client.post(f"/api/v1/campaigns/{cid}/kpis", json={"metric": "reach", "target": 200})
+    assert twice.status_code == 422 and "already" in twice.text
+    custom = [manager_client.post(f"/api/v1/campaigns/{cid}/kpis", json={"metric": "custom", "label": n, "target": 1})
+              for n in ("Trials", "Demos")]
+    assert [r.status_code for r in custom] == [201, 201]
+
+
+def test_completing_moves_everyone_who_delivered_to_completed(engine):
+    from crm.audit.service import SYSTEM
+    from crm.interactions.models import InteractionIn
+
+    person = make_profile(engine, "Jon").id
+    cid = make_campaign(engine).id
+    add_member(engine, cid, person, stage="negotiating")
+    with session_scope(engine, write=True) as s:
+        service.log_for_campaign(cid, person, InteractionIn(kind="post", url="https://example.com/j"), session=s,
+                                 actor=SYSTEM)
+        service.complete_campaign(cid, session=s, actor=SYSTEM, thank=[person])
+        assert service.member_of(cid, person, session=s).stage == "completed"

@@ -73,7 +73,7 @@ def test_logging_a_deliverable_as_a_fragment_and_as_a_page(manager_client, engin
     panel = soup(fragment)
     assert panel.select_one("html") is None and panel.select_one(".flash-success")
     assert panel.select_one("tfoot td.reach").get_text(strip=True) == "48,500"
-    plain = manager_client.post(url, data={**data, "title": "Again"})
+    plain = manager_client.post(url, data={**data, "title": "Again", "url": "https://blog.example/r2"})
     assert plain.status_code == 303 and plain.headers["location"] == url
     logged = [i for i in _deliverables(engine) if i.kind == "review"]
     assert [(i.reach, i.engagements, i.campaign_id, i.profile_id) for i in logged] == [

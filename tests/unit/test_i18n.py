@@ -175,6 +175,9 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
     marks them for extraction. This fails when an enum value or title is added without a marker there."""
     from crm.accounts.models import Role
     from crm.campaigns.models import CampaignStatus, KpiMetric, Stage
+    from crm.i18n_labels import ALL
+    from crm.interactions.models import InteractionKind, RelationshipKind
+    from crm.profiles.models import ConsentBasis, Platform, ProfileRole, ProfileStatus
     from crm.recognition.models import (
         EntryKind,
         FlagKind,
@@ -184,9 +187,6 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
         RedemptionStatus,
         RewardCategory,
     )
-    from crm.i18n_labels import ALL
-    from crm.interactions.models import InteractionKind, RelationshipKind
-    from crm.profiles.models import ConsentBasis, Platform, ProfileRole, ProfileStatus
     from crm.web.errors import TITLES
 
     needed = {

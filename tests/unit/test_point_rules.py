@@ -57,3 +57,42 @@ def test_a_steady_big_contributor_is_not_a_burst():
 def test_a_flagged_person_has_every_grant_held_with_the_reason():
     out = pure.grants([_item(1, T0), _item(2, T0, pid=2)], [V1], flagged={1: "ring: with 2 and 3"})
     assert [(g.profile_id, g.held) for g in out] == [(1, "ring: with 2 and 3"), (2, "")]
+
+
+def test_the_burst_allowance_reads_exactly_the_previous_90_active_days():
+    today = T0.date()
+
+    def days(*pairs):
+        return {today - timedelta(days=d): p for d, p in pairs}
+
+    fourteen = [(d, 50) for d in range(1, 15)]  # exactly MIN_HISTORY active days of 50
+    assert pure.burst_threshold(days(*fourteen), today) == 200  # 4 × 50: enough history to count
+    assert pure.burst_threshold(days(*fourteen[:-1]), today) == pure.BURST_FLOOR  # 13 days: not yet
+    assert pure.burst_threshold(days(*fourteen[:-1], (90, 50)), today) == 200  # 90 days back still counts
+    assert pure.burst_threshold(days(*fourteen[:-1], (91, 50)), today) == pure.BURST_FLOOR  # 91 does not
+    assert pure.burst_threshold(days(*fourteen[:-1], (0, 50)), today) == pure.BURST_FLOOR  # today is not history
+    assert pure.burst_threshold(days(*fourteen[:-1], (20, 0)), today) == pure.BURST_FLOOR  # a day with nothing
+    assert pure.burst_threshold(days(*fourteen[:-1], (20, 1)), today) == 200  # a day with a point is a day
+    spread = [(d, 10 * d) for d in range(1, 21)]  # 10, 20, ... 200 over 20 days: the 90th percentile is 190
+    assert pure.burst_threshold(days(*spread), today) == 4 * 190
+
+
+def test_a_day_over_the_line_holds_every_later_grant_that_day_even_small_ones():
+    rules = [RuleSetView(id=1, version=1, starts_at=T0 - timedelta(days=999), rules={"post": (5, None), "talk": (40, None)})]
+    history = pure.History()
+    posts = [_item(i, T0 + timedelta(minutes=i)) for i in range(29)]  # 145 points
+    talk = _item(100, T0 + timedelta(minutes=40), kind="talk")  # 185 > 150: held
+    late_post = _item(101, T0 + timedelta(minutes=50))  # 145 + 5 = 150 would fit, but the day went over
+    out = pure.grants([*posts, talk, late_post], rules, history)
+    assert [g.amount for g in out if not g.held] == [5] * 29
+    assert out[-2].held == f"burst: 185 points on {T0.date().isoformat()}, usual limit 150"
+    assert out[-1].held == f"burst: more points on {T0.date().isoformat()} after the day went over the usual limit"
+    tomorrow = pure.grants([_item(102, T0 + timedelta(days=1))], rules, history)
+    assert tomorrow[0].held == ""  # a new day
+
+
+def test_unknown_kinds_are_skipped_not_the_end_and_a_cap_may_leave_exactly_one_point():
+    rules = [RuleSetView(id=1, version=1, starts_at=T0 - timedelta(days=999), rules={"post": (5, 11)})]
+    out = pure.grants([_item(1, T0, kind="note"), _item(2, T0 + timedelta(minutes=1)), _item(3, T0 + timedelta(minutes=2)),
+                       _item(4, T0 + timedelta(minutes=3))], rules)
+    assert [(g.interaction_id, g.amount) for g in out] == [(2, 5), (3, 5), (4, 1)]  # 11 a day: 5 + 5 + 1

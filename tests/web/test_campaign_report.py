@@ -187,7 +187,8 @@ def test_the_report_page_shows_kpis_totals_chart_members_and_prints(manager_clie
     assert page.select_one("dd.total-rate").get_text(strip=True) == "4.15%"
     assert page.select_one("dd.total-spend").get_text(strip=True) == "1,500 EUR"
     cpe = page.select_one("dd.total-cpe")
-    assert cpe.contents[0].strip() == "1.00 EUR" and cpe.select_one(".fees-known").get_text() == "fees known for 2 of 2 taking part"
+    assert cpe.contents[0].strip() == "1.00 EUR"
+    assert cpe.select_one(".fees-known").get_text() == "fees known for 2 of 2 taking part"
     assert page.select_one("dd.total-budget").get_text(" ", strip=True).startswith("50%")
     bars = page.select("svg.bars-svg rect.bar")
     assert len(bars) == 4  # four days with contributions

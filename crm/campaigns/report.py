@@ -439,7 +439,7 @@ def export_filename(campaign: Campaign, part: CsvPart) -> str:
 
 # ---- deliverables -------------------------------------------------------------------------------
 
-DELIVERABLE_KINDS = [k for k in InteractionKind if k not in OUTREACH_KINDS and k != InteractionKind.note]
+DELIVERABLE_KINDS = [k for k in InteractionKind if k in CONTRIBUTION_KINDS]  # what people publish or give, not complaints
 
 
 class DeliverableSort(StrEnum):

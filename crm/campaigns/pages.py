@@ -10,10 +10,10 @@ from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from crm.accounts.models import User
-from crm.campaigns import service
+from crm.campaigns import report, service
 from crm.campaigns.models import (
     KPI_LABELS,
     MEASURED,
@@ -31,7 +31,7 @@ from crm.campaigns.models import (
 from crm.db import utcnow
 from crm.i18n import gettext
 from crm.interactions.log import contact_refusal
-from crm.interactions.models import CONTRIBUTION_KINDS, OUTREACH_KINDS, Interaction, InteractionKind
+from crm.interactions.models import Interaction
 from crm.profiles.models import Profile
 
 # ---- the list ----------------------------------------------------------------------------------
@@ -115,21 +115,11 @@ class Measured:
 
 
 def measured(campaign_id: int, *, session: Session) -> Measured:
-    """Reach and engagements summed over the campaign's deliverables (linked interactions that are
-    neither outreach nor notes), and the contributions among them."""
-    ours = sorted(k.value for k in (*OUTREACH_KINDS, InteractionKind.note))
-    contributions = sorted(k.value for k in CONTRIBUTION_KINDS)
-    result = Measured()
-    for kind, count, reach, engagements in session.exec(
-            select(Interaction.kind, func.count(), func.sum(Interaction.reach), func.sum(Interaction.engagements))
-            .where(Interaction.campaign_id == campaign_id, col(Interaction.kind).not_in(ours))
-            .group_by(col(Interaction.kind))):
-        result.deliverables += int(count)
-        result.reach += int(reach or 0)
-        result.engagements += int(engagements or 0)
-        if kind in contributions:
-            result.contributions += int(count)
-    return result
+    """The measured KPIs as the report measures them (crm.campaigns.report): reach and engagements over
+    the deliverables, and the members' contributions linked to the campaign."""
+    deliverables, reach, engagements = report.deliverable_totals(campaign_id, session=session)
+    contributions = len(report.member_contribution_times(campaign_id, session=session))
+    return Measured(reach=reach, engagements=engagements, contributions=contributions, deliverables=deliverables)
 
 
 def kpi_rows(campaign_id: int, totals: Measured, *, session: Session) -> list[KpiRow]:

@@ -311,6 +311,23 @@ def _local_day(moment: datetime, zone: tzinfo) -> date:
     return moment.astimezone(zone).date()
 
 
+def deliverable_totals(campaign_id: int, *, session: Session) -> tuple[int, int, int]:
+    """(deliverables, reach, engagements) over everything linked to the campaign but outreach and notes."""
+    delivered, reach, engagements = session.exec(
+        select(func.count(), func.coalesce(func.sum(Interaction.reach), 0), func.coalesce(func.sum(Interaction.engagements), 0))
+        .where(Interaction.campaign_id == campaign_id, col(Interaction.kind).not_in(_not_deliverable_kinds()))).one()
+    return int(delivered), int(reach), int(engagements)
+
+
+def member_contribution_times(campaign_id: int, *, session: Session) -> list[datetime]:
+    """When the campaign's members made the contributions linked to it: the contributions KPI counts these."""
+    return list(session.exec(
+        select(Interaction.occurred_at).join(CampaignMember, (col(CampaignMember.profile_id) == Interaction.profile_id)
+                                             & (col(CampaignMember.campaign_id) == campaign_id))
+        .where(Interaction.campaign_id == campaign_id,
+               col(Interaction.kind).in_(sorted(k.value for k in CONTRIBUTION_KINDS)))))
+
+
 def report(campaign_id: int, *, session: Session, zone: tzinfo = UTC, sort: SortKey = DEFAULT_SORT,
            descending: bool | None = None, today: date | None = None) -> Report:
     """Everything the report page, its CSV and the API show. Totals count every deliverable linked to
@@ -318,15 +335,8 @@ def report(campaign_id: int, *, session: Session, zone: tzinfo = UTC, sort: Sort
     the members taking part."""
     campaign = service.get_campaign(campaign_id, session=session)
     today = today or utcnow().astimezone(zone).date()
-    delivered, reach, engagements = session.exec(
-        select(func.count(), func.coalesce(func.sum(Interaction.reach), 0), func.coalesce(func.sum(Interaction.engagements), 0))
-        .where(Interaction.campaign_id == campaign_id, col(Interaction.kind).not_in(_not_deliverable_kinds()))).one()
-    moments = list(session.exec(
-        select(Interaction.occurred_at).join(CampaignMember, (col(CampaignMember.profile_id) == Interaction.profile_id)
-                                             & (col(CampaignMember.campaign_id) == campaign_id))
-        .where(Interaction.campaign_id == campaign_id,
-               col(Interaction.kind).in_(sorted(k.value for k in CONTRIBUTION_KINDS)))))
-    days = [_local_day(m, zone) for m in moments]
+    delivered, reach, engagements = deliverable_totals(campaign_id, session=session)
+    days = [_local_day(m, zone) for m in member_contribution_times(campaign_id, session=session)]
     start = campaign.starts_on or min(days, default=None) or _local_day(campaign.created_at, zone)
     end = campaign.ends_on or max(today, start)
     start, end = min([start, *days]), max([end, *days])

@@ -246,7 +246,7 @@ def _get_kpi(campaign_id: int, kpi_id: int, *, session: Session) -> CampaignKpi:
 
 
 def update_kpi(campaign_id: int, kpi_id: int, data: KpiIn, *, session: Session, actor: Actor) -> CampaignKpi:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     kpi = _get_kpi(campaign_id, kpi_id, session=session)
     before = _kpi_snapshot(kpi)
     kpi.metric, kpi.label, kpi.target, kpi.actual = data.metric.value, data.label, data.target, data.actual
@@ -257,7 +257,7 @@ def update_kpi(campaign_id: int, kpi_id: int, data: KpiIn, *, session: Session, 
 
 
 def delete_kpi(campaign_id: int, kpi_id: int, *, session: Session, actor: Actor) -> None:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     kpi = _get_kpi(campaign_id, kpi_id, session=session)
     before = _kpi_snapshot(kpi)
     session.delete(kpi)
@@ -370,7 +370,7 @@ def move_member(campaign_id: int, member_id: int, data: StageIn, *, session: Ses
 
 def update_member(campaign_id: int, member_id: int, data: MemberPatch, *, session: Session,
                   actor: Actor) -> CampaignMember:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     member = get_member(campaign_id, member_id, session=session)
     before = _member_snapshot(member)
     for name in data.model_fields_set:
@@ -391,7 +391,7 @@ def update_member(campaign_id: int, member_id: int, data: MemberPatch, *, sessio
 
 def remove_member(campaign_id: int, member_id: int, *, session: Session, actor: Actor) -> CampaignMember:
     """Returns the removed row (its values are enough to add the person back: the page offers undo)."""
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     member = get_member(campaign_id, member_id, session=session)
     before = _member_snapshot(member)
     session.delete(member)
@@ -478,7 +478,7 @@ def get_task(campaign_id: int, task_id: int, *, session: Session) -> CampaignTas
 
 
 def add_task(campaign_id: int, data: TaskIn, *, session: Session, actor: Actor) -> CampaignTask:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     values = data.model_dump()
     _check_task(values, session=session)
     task = CampaignTask(campaign_id=campaign_id, created_by_id=actor.user_id, **values)
@@ -491,7 +491,7 @@ def add_task(campaign_id: int, data: TaskIn, *, session: Session, actor: Actor) 
 
 def update_task(campaign_id: int, task_id: int, data: TaskIn, *, session: Session, actor: Actor,
                 partial: bool = False) -> CampaignTask:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     task = get_task(campaign_id, task_id, session=session)
     sent = data.model_fields_set if partial else set(TaskIn.model_fields)
     values = {name: getattr(data, name) for name in TaskIn.model_fields if name in sent}
@@ -512,7 +512,7 @@ def update_task(campaign_id: int, task_id: int, data: TaskIn, *, session: Sessio
 
 
 def set_task_done(campaign_id: int, task_id: int, done: bool, *, session: Session, actor: Actor) -> CampaignTask:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     task = get_task(campaign_id, task_id, session=session)
     if (task.done_at is not None) == done:
         return task
@@ -526,7 +526,7 @@ def set_task_done(campaign_id: int, task_id: int, done: bool, *, session: Sessio
 
 
 def delete_task(campaign_id: int, task_id: int, *, session: Session, actor: Actor) -> None:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     task = get_task(campaign_id, task_id, session=session)
     before = _task_snapshot(task)
     session.delete(task)
@@ -572,7 +572,7 @@ def tasks(*, session: Session, campaign_id: int | None = None, owner_id: int | N
 def log_for_campaign(campaign_id: int, profile_id: int, data: InteractionIn, *, session: Session,
                      actor: Actor) -> Interaction:
     """A deliverable or an outreach, linked to the campaign and logged on the person's timeline."""
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     return log_interaction(profile_id, data.model_copy(update={"campaign_id": campaign_id}), session=session,
                            actor=actor)
 
@@ -597,7 +597,7 @@ def outreach_log(campaign_id: int, profile_id: int, *, session: Session) -> list
 
 
 def add_quote(campaign_id: int, data: QuoteIn, *, session: Session, actor: Actor) -> CampaignQuote:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     profile_id = data.profile_id
     if data.interaction_id is not None:
         item = session.get(Interaction, data.interaction_id)
@@ -618,7 +618,7 @@ def add_quote(campaign_id: int, data: QuoteIn, *, session: Session, actor: Actor
 
 
 def delete_quote(campaign_id: int, quote_id: int, *, session: Session, actor: Actor) -> None:
-    _open_for_changes(get_campaign(campaign_id, session=session))
+    check_open(campaign_id, session=session)
     quote = session.get(CampaignQuote, quote_id)
     if quote is None or quote.campaign_id != campaign_id:
         raise NotFound(gettext("This campaign has no quote with id %(id)s.") % {"id": quote_id})

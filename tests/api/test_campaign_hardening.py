@@ -135,3 +135,24 @@ def test_completing_moves_everyone_who_delivered_to_completed(engine):
                                  actor=SYSTEM)
         service.complete_campaign(cid, session=s, actor=SYSTEM, thank=[person])
         assert service.member_of(cid, person, session=s).stage == "completed"
+
+
+def test_the_overview_and_the_report_measure_contributions_alike(engine):
+    """One definition: members' contributions linked to the campaign (a stranger's linked post is a
+    deliverable, not a member's contribution)."""
+    from crm.audit.service import SYSTEM
+    from crm.campaigns import pages, report
+    from crm.interactions import log
+    from crm.interactions.models import InteractionIn
+
+    member, stranger = make_profile(engine, "Kim").id, make_profile(engine, "Lou").id
+    cid = make_campaign(engine).id
+    add_member(engine, cid, member)
+    with session_scope(engine, write=True) as s:
+        for pid in (member, stranger):
+            log.log_interaction(pid, InteractionIn(kind="post", campaign_id=cid, reach=100, engagements=5), session=s,
+                                actor=SYSTEM)
+        totals = pages.measured(cid, session=s)
+        full = report.report(cid, session=s)
+    assert (totals.contributions, totals.deliverables, totals.reach) == (1, 2, 200)
+    assert (full.contributions, full.deliverables, full.reach) == (1, 2, 200)

@@ -7,6 +7,21 @@ from crm.graph.models import GraphPartition
 from crm.imports.models import ImportMapping, ImportRejection, ImportUpload
 from crm.interactions.models import Interaction, Relationship
 from crm.jobs.models import Job
+from crm.listening.models import (
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    Department,
+    InboxRead,
+    ManagementReport,
+    Mention,
+    ReportRecipient,
+    SentimentLexicon,
+    Signal,
+    SignalItem,
+    SlaTarget,
+    Topic,
+)
 from crm.merges.models import DuplicateDismissal, MergeRecord  # noqa: F401  (DuplicateDismissal: metadata only)
 from crm.profiles.models import Identity, Profile
 from crm.ranking.models import ScoreRun, ScoreSnapshot, WeightSet
@@ -29,5 +44,7 @@ __all__ = [
     "GraphPartition", "Identity", "ImportMapping", "ImportRejection", "ImportUpload",
     "Interaction", "Job", "MergeRecord", "Profile", "Relationship", "SavedView", "ScoreRun", "ScoreSnapshot", "User",
     "UserSession", "WeightSet", "Badge", "BadgeAward", "GamingFlag", "PointEntry", "PointHold", "PointRuleSet",
-    "PublicLink", "Recognition", "Redemption", "Reward",
+    "PublicLink", "Recognition", "Redemption", "Reward", "Alert", "AlertDelivery", "AlertRule", "Department",
+    "InboxRead", "ManagementReport", "Mention", "ReportRecipient", "SentimentLexicon", "Signal", "SignalItem",
+    "SlaTarget", "Topic",
 ]

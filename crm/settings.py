@@ -80,6 +80,25 @@ class Settings(BaseSettings):
         description="Recompute scores at least this often even without changes (decay moves them); 0 turns the schedule off.")
     rank_after_changes: bool = Field(
         default=True, description="Recompute scores (as a job) soon after people, identities, interactions or weights change.")
+    public_url: str = Field(
+        default="", max_length=300, description="The address people open Altavoz at, for links in e-mails and webhooks "
+        "(e.g. https://crm.example.com); empty: links are left out.")
+    smtp_host: str = Field(default="", description="SMTP server for alert and report e-mails; empty: e-mail is off.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_user: str = Field(default="", description="SMTP user name; empty: no login.")
+    smtp_password: str = Field(default="", description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS before sending.")
+    smtp_from: str = Field(default="altavoz@localhost", description="The From address of e-mails Altavoz sends.")
+    smtp_timeout_seconds: float = Field(default=10, gt=0, le=120, description="How long to wait for the SMTP server.")
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="How long an outbound webhook call may take before it counts as failed.")
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow alert webhooks to private, loopback and link-local addresses "
+        "(off: a rule cannot be pointed at services inside your network).")
+    delivery_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="Attempts at an alert e-mail or webhook before it is marked undelivered.")
+    delivery_backoff_seconds: float = Field(
+        default=60, ge=0, le=24 * 3600, description="Wait before the second attempt; it doubles after each failure.")
 
     @field_validator("secret_key")
     @classmethod

@@ -10,6 +10,11 @@ from crm.api import (
     graph,
     imports,
     interactions,
+    listening_alerts,
+    listening_delivery,
+    listening_radar,
+    listening_report,
+    listening_topics,
     merges,
     profiles,
     ranking,
@@ -19,6 +24,7 @@ from crm.api import (
     recognition_rewards,
     relationships,
     relevance,
+    signals,
     views,
     weights,
 )
@@ -26,5 +32,6 @@ from crm.api import (
 api_router = APIRouter(prefix="/api/v1")
 for module in (views, exports, merges, imports, interactions, relationships, graph, ranking, relevance, weights,
                campaign_discovery, campaign_report, campaigns, recognition_badges, recognition_rewards, recognition_gaming,
-               recognition_queue, profiles):
+               recognition_queue,
+               listening_topics, listening_radar, listening_alerts, listening_delivery, signals, listening_report, profiles):
     api_router.include_router(module.router)

@@ -74,6 +74,26 @@ class AuditAction(StrEnum):
     redemption_fulfil = "redemption.fulfil"
     recognition_thanks = "recognition.thanks"
     recognition_public = "recognition.public"
+    topic_create = "topic.create"
+    topic_update = "topic.update"
+    topic_delete = "topic.delete"
+    mention_capture = "mention.capture"
+    sentiment_correct = "sentiment.correct"
+    sentiment_words = "sentiment.words"
+    alert_rule_create = "alert.rule_create"
+    alert_rule_update = "alert.rule_update"
+    alert_rule_delete = "alert.rule_delete"
+    alert_act = "alert.act"
+    signal_create = "signal.create"
+    signal_update = "signal.update"
+    signal_join = "signal.join"
+    signal_reopen = "signal.reopen"
+    signal_close_loop = "signal.close_loop"
+    department_update = "signal.department"
+    sla_update = "signal.sla"
+    report_update = "report.update"
+    report_export = "report.export"
+    report_recipients = "report.recipients"
 
     @property
     def group(self) -> str:
@@ -157,6 +177,26 @@ _LABELS = {
     AuditAction.redemption_fulfil: N_("fulfilled a redemption"),
     AuditAction.recognition_thanks: N_("thanked people"),
     AuditAction.recognition_public: N_("changed what is shown publicly"),
+    AuditAction.topic_create: N_("added a listening topic"),
+    AuditAction.topic_update: N_("edited a listening topic"),
+    AuditAction.topic_delete: N_("deleted a listening topic"),
+    AuditAction.mention_capture: N_("captured a mention"),
+    AuditAction.sentiment_correct: N_("corrected a sentiment"),
+    AuditAction.sentiment_words: N_("edited a sentiment word list"),
+    AuditAction.alert_rule_create: N_("added an alert rule"),
+    AuditAction.alert_rule_update: N_("edited an alert rule"),
+    AuditAction.alert_rule_delete: N_("deleted an alert rule"),
+    AuditAction.alert_act: N_("marked an alert"),
+    AuditAction.signal_create: N_("opened a signal"),
+    AuditAction.signal_update: N_("updated a signal"),
+    AuditAction.signal_join: N_("joined mentions to a signal"),
+    AuditAction.signal_reopen: N_("reopened a signal"),
+    AuditAction.signal_close_loop: N_("closed the loop on a signal"),
+    AuditAction.department_update: N_("changed a department"),
+    AuditAction.sla_update: N_("changed SLA targets"),
+    AuditAction.report_update: N_("edited a management report"),
+    AuditAction.report_export: N_("exported a management report"),
+    AuditAction.report_recipients: N_("changed who receives the report"),
 }
 _SHORT_LABELS = {
     AuditAction.profile_create: N_("Created"),
@@ -180,12 +220,13 @@ GROUPS = {
     "relationship": N_("Connections"), "view": N_("Saved views"), "export": N_("Exports"), "import": N_("Imports"),
     "merge": N_("Merges"), "weights": N_("Scores"), "campaign": N_("Campaigns"),
     "points": N_("Points"), "badge": N_("Badges"), "reward": N_("Rewards"), "redemption": N_("Redemptions"),
-    "recognition": N_("Recognition"),
+    "recognition": N_("Recognition"), "topic": N_("Listening topics"), "mention": N_("Mentions"),
+    "sentiment": N_("Sentiment"), "alert": N_("Alerts"), "signal": N_("Signals"), "report": N_("Reports"),
 }
 # What the dashboard's "recent changes" shows: changes to shared data, not one's own account
 # (signing in, passwords, tokens, sessions).
 _SHARED = ("profile", "interaction", "relationship", "import", "merge", "weights", "campaign", "points", "badge",
-           "reward", "redemption", "recognition")
+           "reward", "redemption", "recognition", "topic", "mention", "sentiment", "alert", "signal", "report")
 CHANGES = frozenset(a for a in AuditAction if a.group in _SHARED) | {
     AuditAction.user_create, AuditAction.user_role, AuditAction.user_activate, AuditAction.user_deactivate}
 

@@ -51,6 +51,7 @@ from crm.imports.rows import (
 )
 from crm.interactions.models import Interaction, Relationship, RelationshipOrigin
 from crm.jobs.models import Job, JobStatus
+from crm.listening import hooks as listening
 from crm.profiles import stats
 from crm.profiles.models import Identity, Profile
 from crm.recognition import hooks, ledger
@@ -459,6 +460,9 @@ class Writer:
             found: Any = existing.get((r.values["source"], r.values["external_id"])) if existing else None
             if found is not None and r.values.get("campaign_id") is None:
                 r.values["campaign_id"] = found["campaign_id"]  # no campaign in the row: keep the link it has
+            if found is not None and found["sentiment_source"] and (
+                    r.values["sentiment"] is None or found["sentiment_source"] == "corrected"):
+                r.values["sentiment"] = found["sentiment"]  # the row says nothing, or a person corrected it: keep ours
             if found is None:
                 new.append((r, pid, cid))
             elif mode == Mode.create_only:
@@ -468,7 +472,8 @@ class Writer:
                     for n in _X_COMPARED):
                 values = {**{n: r.values[n] for n in _X_COMPARED if n not in _X_PEOPLE}, "profile_id": pid,
                           "counterpart_id": cid}
-                changes.append({"b_id": found["id"], **values, "updated_at": self.now})
+                source = found["sentiment_source"] if values["sentiment"] == found["sentiment"] else ""
+                changes.append({"b_id": found["id"], **values, "sentiment_source": source, "updated_at": self.now})
                 self.regrant[found["id"]] = any(found[n] != values[n] for n in ("profile_id", "kind", "channel", "occurred_at"))
                 touched.update({pid, found["profile_id"]} | ({cid} if cid else set()))
                 self.edge_people.update({pid, found["profile_id"]})
@@ -485,7 +490,8 @@ class Writer:
                     touched.add(cid)
                     self.edge_people.add(pid)
         if changes:
-            stmt = update(X).where(X.c.id == bindparam("b_id")).values({n: bindparam(n) for n in (*_X_COMPARED, "updated_at")})
+            stmt = update(X).where(X.c.id == bindparam("b_id")).values(
+                {n: bindparam(n) for n in (*_X_COMPARED, "sentiment_source", "updated_at")})
             self.conn.execute(stmt, changes)
         self._recognise(new, inserted, changes)
         return touched
@@ -507,6 +513,8 @@ class Writer:
         edited = [c["b_id"] for c in changes if self.regrant.get(c["b_id"])]
         for interaction_id in edited:
             ledger.revoke_for_interaction(self.conn, interaction_id, gettext("Changed by an import."))
+        if ids or changes:
+            listening.after_interactions(self.conn, ids + [c["b_id"] for c in changes])
         if ids or edited:
             hooks.after_interactions(self.conn, ids + edited)
 
@@ -515,7 +523,7 @@ class Writer:
         by_source: dict[str, list[str]] = {}
         for r in rows:
             by_source.setdefault(r.values["source"], []).append(r.values["external_id"])
-        columns = [X.c.id, X.c.source, X.c.external_id, *(X.c[n] for n in _X_COMPARED)]
+        columns = [X.c.id, X.c.source, X.c.external_id, X.c.sentiment_source, *(X.c[n] for n in _X_COMPARED)]
         for source, ids in by_source.items():
             for start in range(0, len(ids), LOOKUP_CHUNK):
                 chunk = ids[start:start + LOOKUP_CHUNK]
@@ -536,8 +544,8 @@ class Writer:
                 v = r.values
                 when = stamp(v["occurred_at"])
                 params.append((pid, v["kind"], v["channel"], v["url"], v["title"], v["body"], when, v["reach"],
-                               v["engagements"], v["sentiment"], cid, v["campaign_id"], v["source"], v["external_id"],
-                               when))  # _X_INSERTED
+                               v["engagements"], v["sentiment"], "", cid, v["campaign_id"], v["source"],
+                               v["external_id"], when))  # _X_INSERTED
             result = self.conn.exec_driver_sql(_sqlite_insert(self.conn), params)
         else:
             # psycopg's executemany does not say how many rows were inserted: RETURNING does (one row
@@ -611,7 +619,8 @@ _X_COMPARED = ("profile_id", "kind", "channel", "occurred_at", "title", "body", 
                "sentiment", "counterpart_id", "campaign_id")
 _X_PEOPLE = ("profile_id", "counterpart_id")
 _X_INSERTED = ("profile_id", "kind", "channel", "url", "title", "body", "occurred_at", "reach", "engagements",
-               "sentiment", "counterpart_id", "campaign_id", "source", "external_id", "created_at")  # the table's order
+               "sentiment", "sentiment_source", "counterpart_id", "campaign_id", "source", "external_id",
+               "created_at")  # the model's order
 LOOKUP_CHUNK = 10_000  # values in one IN (...): under SQLite's 32,766 and PostgreSQL's 65,535 parameters
 _SQLITE_INSERT: dict[str, str] = {}
 

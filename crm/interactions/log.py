@@ -28,6 +28,7 @@ from crm.interactions.models import (
     InteractionKind,
     InteractionPatch,
 )
+from crm.listening import hooks as listening
 from crm.profiles import stats
 from crm.profiles.models import Profile, ProfileStatus
 from crm.profiles.service import get_profile
@@ -71,7 +72,7 @@ def contact_refusal(profile: Profile) -> str | None:
 
 def snapshot(item: Interaction) -> dict[str, Any]:
     """What the audit log keeps of an interaction (enough to put a deleted one back)."""
-    data = item.model_dump(include={"id", *_FIELDS, "source", "external_id", "created_by_id"})
+    data = item.model_dump(include={"id", *_FIELDS, "source", "external_id", "created_by_id", "sentiment_source"})
     data["occurred_at"] = item.occurred_at.isoformat()
     return data
 
@@ -133,6 +134,7 @@ def log_interaction(profile_id: int, data: InteractionIn, *, session: Session, a
     item = Interaction(profile_id=profile_id, source="manual", created_by_id=actor.user_id, **values)
     session.add(item)
     _after_write(session, profile_id, item.counterpart_id)
+    listening.after_interactions(session.connection(), [item.id or 0])
     hooks.after_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
     audit.record(session=session, actor=actor, action=AuditAction.interaction_create, object_type="profile",
                  object_id=profile_id, after=snapshot(item))
@@ -161,6 +163,8 @@ def update_interaction(interaction_id: int, data: InteractionIn | InteractionPat
     _check(check, profile, confirmed=bool(data.contact_anyway), session=session)
     before = snapshot(item)
     old_counterpart = item.counterpart_id
+    if "sentiment" in values and values["sentiment"] != item.sentiment:
+        item.sentiment_source = "corrected" if values["sentiment"] is not None else ""  # a person's label now
     for name, value in values.items():
         setattr(item, name, value)
     item.updated_at = utcnow()
@@ -170,7 +174,8 @@ def update_interaction(interaction_id: int, data: InteractionIn | InteractionPat
     if any(after[k] != before.get(k) for k in ("kind", "channel", "occurred_at")):  # what the points depend on
         ledger.revoke_for_interaction(session.connection(), item.id or 0, gettext("The interaction was edited."),
                                       actor_id=actor.user_id)
-        hooks.after_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
+    listening.after_interactions(session.connection(), [item.id or 0])
+    hooks.after_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
     changed = [k for k in after if after[k] != before.get(k)]
     if changed:
         audit.record(session=session, actor=actor, action=AuditAction.interaction_update, object_type="profile",
@@ -225,12 +230,14 @@ def undo_delete(event_id: int, *, session: Session, actor: Actor, profile_id: in
         occurred_at=datetime.fromisoformat(saved["occurred_at"]), title=saved.get("title", ""),
         body=saved.get("body", ""), url=saved.get("url", ""), reach=saved.get("reach", 0),
         engagements=saved.get("engagements", 0), sentiment=saved.get("sentiment"), counterpart_id=counterpart,
+        sentiment_source=saved.get("sentiment_source", ""),
         source=saved.get("source", "manual"), external_id=saved.get("external_id"),
         created_by_id=saved.get("created_by_id"),
         campaign_id=saved.get("campaign_id") if session.get(Campaign, saved.get("campaign_id") or 0) else None,
     )
     session.add(item)
     _after_write(session, profile_id, counterpart)
+    listening.after_interactions(session.connection(), [item.id or 0])
     hooks.after_interactions(session.connection(), [item.id or 0], actor_id=actor.user_id)
     audit.record(session=session, actor=actor, action=AuditAction.interaction_create, object_type="profile",
                  object_id=profile_id, after=snapshot(item) | {"restored_from": event_id})

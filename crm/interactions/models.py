@@ -120,6 +120,9 @@ class Interaction(SQLModel, table=True):
     reach: int = Field(default=0, sa_type=BigInteger)
     engagements: int = Field(default=0, sa_type=BigInteger)
     sentiment: float | None = Field(default=None)
+    # "" given by the source or the person who logged it; "estimated" by the word list; "corrected" by hand
+    # (crm.listening.sentiment). Estimated labels are hints: never the only trigger of an alert.
+    sentiment_source: str = Field(default="", max_length=12, sa_column_kwargs={"server_default": ""})
     counterpart_id: int | None = Field(default=None, foreign_key="profile.id", ondelete="SET NULL", index=True)
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", ondelete="SET NULL", index=True)
     source: str = Field(default="manual", max_length=50)
@@ -194,6 +197,8 @@ class InteractionOut(InteractionFields):
     id: int
     profile_id: int
     occurred_at: datetime  # type: ignore[assignment]  # always set once stored
+    sentiment_source: str = PydField(default="", description='"" from the source or whoever logged it; "estimated" by '
+                                     'the word list (a hint); "corrected" by a person')
     source: str
     external_id: str | None
     created_by_id: int | None

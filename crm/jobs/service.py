@@ -31,6 +31,7 @@ TASKS = {
     "import": "crm.imports.importer:run_import_job",
     "rank": "crm.ranking.service:run_rank_job",
     "communities": "crm.graph.service:run_communities_job",
+    "listen": "crm.listening.match:run_listen_job",
 }
 
 

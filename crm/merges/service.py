@@ -56,7 +56,7 @@ _import_key: Table = ImportKey.__table__  # type: ignore[attr-defined]
 # snapshot. Without this, deleting the merged person would cascade away their ledger.
 PERSON_ROWS = (("point_entry", None), ("point_hold", None), ("gaming_flag", None), ("recognition", None),
                ("redemption", None), ("badge_award", "badge_id"), ("campaign_member", "campaign_id"),
-               ("campaign_task", None), ("campaign_quote", None))
+               ("campaign_task", None), ("campaign_quote", None), ("mention", None), ("signal", None))
 
 
 def _person_table(name: str) -> Table:

@@ -15,6 +15,11 @@ from crm.web import (
     graph,
     identities,
     imports,
+    listening_alerts,
+    listening_delivery,
+    listening_radar,
+    listening_report,
+    listening_topics,
     merges,
     people_list,
     profiles,
@@ -24,6 +29,7 @@ from crm.web import (
     recognition_queue,
     recognition_rewards,
     settings_pages,
+    signals,
     timeline,
     views,
     weights,
@@ -32,5 +38,7 @@ from crm.web import (
 web_router = APIRouter(include_in_schema=False)
 for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, ranking, weights,
                profiles, campaign_discovery, campaign_report, campaigns, recognition_badges, recognition_rewards,
-               recognition_gaming, recognition_queue, settings_pages, api_docs):
+               recognition_gaming, recognition_queue,
+               listening_topics, listening_radar, listening_alerts, listening_delivery, signals, listening_report,
+               settings_pages, api_docs):
     web_router.include_router(module.router)

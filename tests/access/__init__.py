@@ -10,6 +10,11 @@ from tests.access import (
     graph,
     identities,
     imports,
+    listening_alerts,
+    listening_delivery,
+    listening_radar,
+    listening_report,
+    listening_topics,
     merges,
     people_list,
     ranking_boards,
@@ -19,6 +24,7 @@ from tests.access import (
     recognition_gaming,
     recognition_queue,
     recognition_rewards,
+    signals,
     timeline,
     views,
 )
@@ -26,7 +32,8 @@ from tests.access import (
 EXPECTED_ACCESS = {}
 for _module in (core, people_list, views, identities, timeline, imports, merges, graph, ranking_boards, ranking_weights,
                 ranking_relevance, campaigns, campaign_discovery, campaign_report, recognition_queue, recognition_badges,
-                recognition_rewards, recognition_gaming):
+                recognition_rewards, recognition_gaming,
+                listening_topics, listening_radar, listening_alerts, listening_delivery, signals, listening_report):
     _clash = EXPECTED_ACCESS.keys() & _module.ACCESS.keys()
     assert not _clash, f"listed twice: {_clash}"
     EXPECTED_ACCESS.update(_module.ACCESS)

@@ -1,0 +1,15 @@
+"""What listening does when interactions arrive (logged, edited, restored or imported), in the caller's
+transaction: match them against the tracked terms (mentions, estimated sentiment). One entry point,
+so the interaction log and the importer cannot drift apart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from crm.listening import match
+
+
+def after_interactions(conn: Connection, interaction_ids: Sequence[int]) -> None:
+    match.after_interactions(conn, interaction_ids)

@@ -1,0 +1,201 @@
+"""The pure core of listening: term matching (English and Spanish), the sentiment word list, the
+Poisson spike test on constructed series, and the crisis priority; then mentions written as
+interactions arrive through the interaction log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crm.audit.service import SYSTEM
+from crm.db import session_scope
+from crm.interactions import log
+from crm.interactions.models import Interaction, InteractionIn, InteractionPatch
+from crm.listening import priority, spikes
+from crm.listening.models import Mention, Topic
+from crm.listening.sentiment import BUILTIN, estimate
+from crm.listening.terms import BadTerm, Matcher, parse_term, topic_terms
+from tests.factories import make_profile, make_user
+
+# ---- terms ----------------------------------------------------------------------------------------
+
+
+def _matcher() -> Matcher:
+    return Matcher([topic_terms(1, ["Altavoz", "slow dashboard"], ["altavoz fm"]),
+                    topic_terms(2, ["reembolso", "crash*"], []),
+                    topic_terms(3, ["Orbit"], [])])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I love ALTAVOZ", {1: "Altavoz"}),
+    ("altavoz is great", {1: "Altavoz"}),
+    ("The dashboards are slow", {}),  # a phrase is consecutive words
+    ("such a Slow Dashboard today", {1: "slow dashboard"}),
+    ("slow dashboards everywhere", {1: "slow dashboard"}),  # stems: dashboards -> dashboard
+    ("Listen to Altavoz FM tonight", {}),  # the exclusion
+    ("Quiero mis REEMBOLSOS ya", {2: "reembolso"}),  # Spanish stem, case folded
+    ("It crashed twice", {2: "crash*"}),
+    ("a car crash", {2: "crash*"}),
+    ("cra", {}),
+    ("Orbiting the sun", {}),  # not a prefix term: "orbit" does not stem from "orbiting"... unless it does
+    ("Orbit vs Altavoz", {1: "Altavoz", 3: "Orbit"}),
+])
+def test_matching(text: str, expected: dict[int, str]) -> None:
+    found = _matcher().match(text)
+    if text.startswith("Orbiting"):  # the English stemmer makes "orbit" of "orbiting": a stem match
+        assert found == {3: "Orbit"}
+        return
+    assert found == expected
+
+
+def test_accents_fold_both_ways() -> None:
+    assert Matcher([topic_terms(1, ["caída"], [])]).match("Otra CAIDA del servicio") == {1: "caída"}
+    assert Matcher([topic_terms(1, ["caida"], [])]).match("otra caída") == {1: "caida"}
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "!!!", "cr*", "foo* bar", "a b c d e f g"])
+def test_bad_terms_are_refused_with_a_reason(bad: str) -> None:
+    with pytest.raises(BadTerm):
+        parse_term(bad)
+
+
+# ---- sentiment --------------------------------------------------------------------------------------
+
+
+def test_estimate_is_explained_and_negation_flips() -> None:
+    guess = estimate("The dashboard is terribly slow. Not good.", BUILTIN)
+    assert guess is not None
+    assert guess.language == "en"
+    assert dict(guess.found) == {"terribly": -3, "slow": -1, "not good": -1}
+    assert guess.score == -1.0  # -5 / 4, capped
+
+
+def test_estimate_spanish_and_unknown() -> None:
+    guess = estimate("Me encanta la app, es muy buena", BUILTIN)
+    assert guess is not None and guess.language == "es" and guess.score == 1.0
+    assert estimate("Nothing to see here", BUILTIN) is None  # unknown, not neutral
+    mild = estimate("the app is slow", BUILTIN)
+    assert mild is not None and mild.score == -0.25
+
+
+# ---- spikes -----------------------------------------------------------------------------------------
+
+START = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _series(per_day: dict[int, int], *, hour: int = 10) -> list[float]:
+    """`count` mentions on each day offset, spread over the hour after `hour`."""
+    out: list[float] = []
+    for day, count in per_day.items():
+        for i in range(count):
+            out.append(START + day * spikes.DAY + hour * spikes.HOUR + i * 60)
+    return sorted(out)
+
+
+def test_poisson_tail_values() -> None:
+    assert spikes.poisson_tail(0, 3.0) == 1.0
+    assert spikes.poisson_tail(1, 0.0) == 0.0
+    assert spikes.poisson_tail(1, 2.0) == pytest.approx(1 - 0.1353352832, rel=1e-9)
+    assert spikes.poisson_tail(3, 1.0) == pytest.approx(1 - 0.3678794412 * (1 + 1 + 0.5), rel=1e-9)
+
+
+def test_a_low_volume_spike_is_found_and_only_it() -> None:
+    # One mention every other day for 60 days, then 4 on day 45: a spike at a few mentions a day.
+    days = {d: 1 for d in range(0, 60, 2)}
+    days[45] = 4
+    rule = spikes.SpikeRule(window_hours=24, baseline_days=14, max_p=0.01, min_count=3, cooldown_hours=24)
+    fired = spikes.firings(_series(days), START + 15 * spikes.DAY, START + 60 * spikes.DAY, rule)
+    assert [datetime.fromtimestamp(t.at, UTC).date() for t in fired] == [datetime(2026, 2, 15).date()]
+    assert fired[0].observed == 4 and fired[0].expected == pytest.approx(7 / 14)
+
+
+def test_min_count_holds_back_a_single_mention_after_silence() -> None:
+    rule = spikes.SpikeRule(min_count=3)
+    assert spikes.firings(_series({30: 1}), START, START + 40 * spikes.DAY, rule) == []
+    assert spikes.test_at(_series({30: 1}), START + 31 * spikes.DAY, rule).p_value < 0.1
+
+
+def test_two_known_spikes_at_high_volume_and_cooldown() -> None:
+    days = {d: 20 for d in range(0, 90)}
+    days[40] = 45
+    days[70] = 60
+    rule = spikes.SpikeRule(window_hours=24, baseline_days=14, max_p=0.001, min_count=5, cooldown_hours=48)
+    fired = spikes.firings(_series(days), START + 15 * spikes.DAY, START + 90 * spikes.DAY, rule)
+    assert [datetime.fromtimestamp(t.at, UTC).day for t in fired] == [10, 12]  # Feb 10 and Mar 12
+    # every hour of the 24 hours holding the burst would fire; the cooldown keeps one
+    assert len(spikes.firings(_series(days), START + 15 * spikes.DAY, START + 90 * spikes.DAY,
+                              spikes.SpikeRule(max_p=0.001, cooldown_hours=0))) == 48
+
+
+def test_firings_resume_where_live_evaluation_stopped() -> None:
+    """Evaluating in pieces (as the worker does, hour by hour) finds what one pass over the range finds."""
+    days = {d: 2 for d in range(0, 60)} | {20: 12, 21: 3, 50: 9}
+    times = _series(days)
+    rule = spikes.SpikeRule(min_count=5, max_p=0.01, cooldown_hours=12)
+    whole = spikes.firings(times, START, START + 60 * spikes.DAY, rule)
+    pieces: list[spikes.Test] = []
+    cursor = START
+    while cursor < START + 60 * spikes.DAY:
+        nxt = cursor + 7 * spikes.HOUR
+        pieces += spikes.firings(times, cursor, nxt, rule, last_fired=pieces[-1].at if pieces else None)
+        cursor = nxt
+    assert [t.at for t in pieces] == [t.at for t in whole]
+    assert len(whole) >= 2
+
+
+# ---- crisis priority ----------------------------------------------------------------------------------
+
+
+def test_champion_complaint_outranks_a_larger_stranger() -> None:
+    champion = priority.crisis_priority(sentiment=-0.5, kind="post", audience=2_000, standing=priority.Standing.champion)
+    stranger = priority.crisis_priority(sentiment=-0.5, kind="post", audience=200_000, standing=priority.Standing.stranger)
+    assert champion.value > stranger.value
+    assert champion.value == pytest.approx(0.5 * (1 + 3.30103) * 3.0, abs=1e-3)
+    assert stranger.reach_factor > champion.reach_factor
+
+
+def test_negativity_and_standing() -> None:
+    assert priority.negativity(0.4, "post") == 0.0
+    assert priority.negativity(None, "complaint") == 0.5
+    assert priority.negativity(-0.8, "complaint") == 0.8
+    standing = priority.standing_of
+    assert standing(level=1, is_team_member=True, roles=[], earlier_mean_sentiment=None, earlier_count=0) == "employee"
+    assert standing(level=1, is_team_member=False, roles=["journalist"], earlier_mean_sentiment=None,
+                    earlier_count=0) == "journalist"
+    assert standing(level=1, is_team_member=False, roles=[], earlier_mean_sentiment=-0.9, earlier_count=9) == "champion"
+    assert standing(level=3, is_team_member=False, roles=[], earlier_mean_sentiment=-0.3, earlier_count=3) == "detractor"
+    assert standing(level=3, is_team_member=False, roles=[], earlier_mean_sentiment=-0.3, earlier_count=2) == "contributor"
+    assert standing(level=4, is_team_member=False, roles=[], earlier_mean_sentiment=None, earlier_count=0) == "stranger"
+
+
+# ---- mentions as interactions arrive ---------------------------------------------------------------
+
+
+def test_logged_interactions_become_mentions_with_an_estimated_sentiment(engine) -> None:  # type: ignore[no-untyped-def]
+    person = make_profile(engine, "Marta Ruiz")
+    manager = make_user(engine, "m@example.com", role="manager")
+    with session_scope(engine, write=True) as session:
+        session.add(Topic(name="Dashboard", kind="product", terms=["dashboard"], exclusions=["dashboard camera"]))
+    when = datetime.now(UTC) - timedelta(hours=2)
+    with session_scope(engine, write=True) as session:
+        hit = log.log_interaction(person.id or 0, InteractionIn(kind="post", title="The dashboard is terribly slow",
+                                                               occurred_at=when), session=session, actor=SYSTEM)
+        given = log.log_interaction(person.id or 0, InteractionIn(kind="post", body="dashboard day", sentiment=0.5,
+                                                                 occurred_at=when), session=session, actor=SYSTEM)
+        miss = log.log_interaction(person.id or 0, InteractionIn(kind="post", body="my dashboard camera is terrible",
+                                                                occurred_at=when), session=session, actor=SYSTEM)
+        ids = (hit.id, given.id, miss.id)
+    with session_scope(engine) as session:
+        mentions = session.execute(select(Mention.interaction_id, Mention.term, Mention.profile_id)).all()
+        assert sorted(m.interaction_id for m in mentions) == sorted([ids[0], ids[1]])
+        rows = {r.id: r for r in session.execute(select(Interaction)).scalars()}
+    assert (rows[ids[0]].sentiment, rows[ids[0]].sentiment_source) == (-1.0, "estimated")
+    assert (rows[ids[1]].sentiment, rows[ids[1]].sentiment_source) == (0.5, "")  # from the source: untouched
+    assert (rows[ids[2]].sentiment, rows[ids[2]].sentiment_source) == (None, "")  # no mention: no estimate
+    # an edit that removes the term removes the mention
+    with session_scope(engine, write=True) as session:
+        log.update_interaction(ids[0] or 0, InteractionPatch(title="All fine"), session=session, actor=SYSTEM, user=manager)
+    with session_scope(engine) as session:
+        assert session.execute(select(Mention.interaction_id)).scalars().all() == [ids[1]]

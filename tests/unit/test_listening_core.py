@@ -199,3 +199,103 @@ def test_logged_interactions_become_mentions_with_an_estimated_sentiment(engine)
         log.update_interaction(ids[0] or 0, InteractionPatch(title="All fine"), session=session, actor=SYSTEM, user=manager)
     with session_scope(engine) as session:
         assert session.execute(select(Mention.interaction_id)).scalars().all() == [ids[1]]
+
+
+# ---- edges (mutation testing found these unguarded) ---------------------------------------------
+
+
+def test_term_edges() -> None:
+    assert parse_term("cra*").parts == ((True, "cra"),)  # three letters are enough for a prefix
+    assert len(parse_term("one two three four five six").parts) == 6  # six words: the most a phrase may have
+    with pytest.raises(BadTerm, match="at the end of the last word"):
+        parse_term("foo* bar")
+    with pytest.raises(BadTerm, match="three letters"):
+        parse_term("cr*")
+    with pytest.raises(BadTerm, match="no letters or digits"):
+        parse_term("!!")
+    with pytest.raises(BadTerm, match="at most 6 words"):
+        parse_term("a b c d e f g")
+    words_only = Matcher([topic_terms(1, ["dash"], [])])
+    assert words_only.match("the dashboard") == {}  # a plain word is not a prefix
+    assert words_only.match("a quick dash") == {1: "dash"}
+    phrase = Matcher([topic_terms(1, ["slow dashboard"], [])])
+    assert phrase.match("it is slow") == {}  # the phrase's first word at the very end of the text
+    assert phrase.match("slow") == {}
+    # a term that cannot match is left out, and the next ones still count
+    assert [t.text for t in topic_terms(1, ["!!!", "good", "x*", "fine"], []).terms] == ["good", "fine"]
+
+
+def test_estimate_edges() -> None:
+    assert dict(estimate("Not good at all", BUILTIN).found) == {"not good": -1}  # type: ignore[union-attr]
+    assert dict(estimate("not really very good", BUILTIN).found) == {"good": 1}  # type: ignore[union-attr]
+    assert estimate("love love", BUILTIN).score == 1.0  # type: ignore[union-attr]  # capped at +1
+    assert estimate("hate hate", BUILTIN).score == -1.0  # type: ignore[union-attr]
+    # the longest prefix wins
+    lists = {"en": {"good*": 1, "goodbye*": -2}, "es": {}}
+    assert dict(estimate("goodbye", lists).found) == {"goodbye": -2}  # type: ignore[union-attr]
+    assert dict(estimate("goodness", lists).found) == {"goodness": 1}  # type: ignore[union-attr]
+    # a language given wins over the guess; an unknown one falls back to the guess
+    spanish = {"en": {"malo": 3}, "es": {"malo": -2}}
+    assert estimate("the app is malo", spanish, language="es").score == -0.5  # type: ignore[union-attr]
+    assert estimate("the app is malo", spanish, language="fr").score == 0.75  # type: ignore[union-attr]
+    assert estimate("the app is malo", spanish).language == "en"  # type: ignore[union-attr]
+    assert estimate("el y de", {"en": {}, "es": {}}) is None
+    from crm.listening.sentiment import guess_language
+    assert guess_language(["the", "el"]) == "en"  # a tie is English
+    assert guess_language(["the", "el", "la"]) == "es"
+
+
+def test_clean_words() -> None:
+    from crm.listening.sentiment import clean_words
+
+    clean, errors = clean_words({"Great": 2, "crash*": -2, "Genial": 3, "bad word": 1, "x": 5, "ok": 0, "t-rex": 1,
+                                 "yes": True, "fine": "2", "": 1, "zap": -3, "wow": 3})
+    assert clean == {"great": 2, "crash*": -2, "genial": 3, "zap": -3, "wow": 3}
+    assert set(errors) == {"bad word", "x", "ok", "t-rex", "yes", "fine", "?"}
+    assert "one word" in errors["bad word"] and "-3 to 3" in errors["x"]
+
+
+def test_window_edges_are_exact() -> None:
+    """The window is (at - window, at], the baseline (window start - baseline, window start]."""
+    rule = spikes.SpikeRule(window_hours=24, baseline_days=1, min_count=1, max_p=1.0)
+    at = START + 10 * spikes.DAY
+    w0, b0 = at - spikes.DAY, at - 2 * spikes.DAY
+    on = spikes.test_at([b0, w0, at], at, rule)
+    assert (on.observed, on.expected) == (1, 1.0)  # `at` is in the window; w0 closes the baseline; b0 is out
+    near = spikes.test_at([b0 + 0.5, w0 + 0.5, at - 0.5, at + 0.5], at, rule)
+    assert (near.observed, near.expected) == (2, 1.0)
+    assert spikes.test_at([b0 + 0.5, b0 + 1, w0 - 0.5], at, rule).expected == 3.0
+
+
+def test_firing_thresholds_are_inclusive() -> None:
+    at = START + 10 * spikes.DAY
+    times = [at - 100.0 * i for i in range(5)]
+    p = spikes.test_at(times, at, spikes.SpikeRule(min_count=1, max_p=1.0)).p_value
+    assert spikes.test_at(times, at, spikes.SpikeRule(min_count=5, max_p=p)).fired  # exactly min count, exactly p
+    assert not spikes.test_at(times, at, spikes.SpikeRule(min_count=6, max_p=1.0)).fired
+    assert not spikes.test_at(times, at, spikes.SpikeRule(min_count=1, max_p=p * 0.999)).fired
+
+
+def test_firings_start_after_start_and_resume_right_after_the_rest() -> None:
+    rule = spikes.SpikeRule(window_hours=1, baseline_days=1, min_count=1, max_p=0.5, cooldown_hours=2)
+    at = START + 10 * spikes.DAY
+    times = [at - 10.0, at + spikes.HOUR - 10, at + 2 * spikes.HOUR - 10, at + 3 * spikes.HOUR - 10]
+    assert [t.at for t in spikes.firings(times, at, at + 3 * spikes.HOUR, rule)] == [at + spikes.HOUR, at + 3 * spikes.HOUR]
+    assert [t.at for t in spikes.firings(times, at - 1, at + 3 * spikes.HOUR, rule)] == [at, at + 2 * spikes.HOUR]
+    assert [t.at for t in spikes.firings(times, at, at + 3 * spikes.HOUR, rule, last_fired=at - spikes.HOUR)] == \
+        [at + spikes.HOUR, at + 3 * spikes.HOUR]
+
+
+def test_priority_fields_and_rounding() -> None:
+    assert priority.reach_factor(0) == 1.0
+    assert priority.reach_factor(-5) == 1.0
+    assert priority.reach_factor(1000) == 4.0  # 1 + log10(1001), to three decimals
+    assert priority.reach_factor(999) == 4.0
+    assert priority.negativity(-0.12345, "post") == 0.123
+    assert priority.negativity(0.0, "post") == 0.0
+    assert priority.negativity(-1.0, "complaint") == 1.0
+    got = priority.crisis_priority(sentiment=None, kind="complaint", audience=1000, standing=priority.Standing.detractor)
+    assert got == priority.Priority(value=1.6, negativity=0.5, reach_factor=4.0, audience=1000,
+                                    standing=priority.Standing.detractor, standing_weight=0.8)
+    odd = priority.crisis_priority(sentiment=-0.333, kind="post", audience=7, standing=priority.Standing.advocate)
+    assert odd.value == round(0.333 * 1.903 * 2.0, 3) == 1.267

@@ -11,7 +11,7 @@ on the same data reproduces what fired live. Pure functions of plain data (epoch
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,8 +61,8 @@ def test_at(times: Sequence[float], at: int, rule: SpikeRule) -> Test:
     """The test at `at` over sorted mention times: window (at - window, at], baseline before it."""
     window_start = at - rule.window_hours * HOUR
     baseline_start = window_start - rule.baseline_days * DAY
-    b0, w0, end = bisect_left(times, baseline_start + 1e-9), bisect_left(times, window_start + 1e-9), \
-        bisect_left(times, at + 1e-9)
+    # bisect_right: a mention exactly at a boundary belongs to the interval that ends there.
+    b0, w0, end = bisect_right(times, baseline_start), bisect_right(times, window_start), bisect_right(times, at)
     observed, baseline = end - w0, w0 - b0
     expected = expected_count(baseline, rule)
     p_value = poisson_tail(observed, expected)
@@ -71,7 +71,7 @@ def test_at(times: Sequence[float], at: int, rule: SpikeRule) -> Test:
 
 
 def hour_floor(epoch: float) -> int:
-    return int(epoch // HOUR) * HOUR
+    return int(epoch // HOUR) * HOUR  # floor, also before 1970
 
 
 def firings(times: Sequence[float], start: float, end: float, rule: SpikeRule,
@@ -92,6 +92,3 @@ def firings(times: Sequence[float], start: float, end: float, rule: SpikeRule,
         at += HOUR
     return out
 
-
-def window_bounds(at: int, rule: SpikeRule) -> tuple[int, int]:
-    return at - rule.window_hours * HOUR, at

@@ -221,6 +221,9 @@ def test_term_edges() -> None:
     phrase = Matcher([topic_terms(1, ["slow dashboard"], [])])
     assert phrase.match("it is slow") == {}  # the phrase's first word at the very end of the text
     assert phrase.match("slow") == {}
+    ending_in_prefix = Matcher([topic_terms(1, ["slow dash*"], [])])
+    assert ending_in_prefix.match("so slow dashboards") == {1: "slow dash*"}
+    assert ending_in_prefix.match("so slow cars") == {}
     # a term that cannot match is left out, and the next ones still count
     assert [t.text for t in topic_terms(1, ["!!!", "good", "x*", "fine"], []).terms] == ["good", "fine"]
 
@@ -260,11 +263,14 @@ def test_window_edges_are_exact() -> None:
     rule = spikes.SpikeRule(window_hours=24, baseline_days=1, min_count=1, max_p=1.0)
     at = START + 10 * spikes.DAY
     w0, b0 = at - spikes.DAY, at - 2 * spikes.DAY
-    on = spikes.test_at([b0, w0, at], at, rule)
-    assert (on.observed, on.expected) == (1, 1.0)  # `at` is in the window; w0 closes the baseline; b0 is out
+    assert spikes.test_at([at], at, rule).observed == 1
+    assert spikes.test_at([w0], at, rule).observed == 0
+    edges = spikes.test_at([b0, b0, b0, w0, w0], at, rule)
+    assert (edges.observed, edges.expected) == (0, 2.0)  # w0 closes the baseline; b0 is before it
     near = spikes.test_at([b0 + 0.5, w0 + 0.5, at - 0.5, at + 0.5], at, rule)
     assert (near.observed, near.expected) == (2, 1.0)
     assert spikes.test_at([b0 + 0.5, b0 + 1, w0 - 0.5], at, rule).expected == 3.0
+    assert spikes.hour_floor(-1) == -spikes.HOUR
 
 
 def test_firing_thresholds_are_inclusive() -> None:

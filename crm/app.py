@@ -14,6 +14,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from crm import __version__
 from crm.db import ensure_schema_current, make_engine
 from crm.deps import write_guard
+from crm.listening.schedule import combined_tick, listening_tick
 from crm.middleware import SecurityMiddleware
 from crm.ranking.schedule import rank_tick
 from crm.resources import share_dir
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             worker = InProcessWorker(engine, poll_seconds=settings.job_poll_seconds,
                                      stale_seconds=settings.job_stale_seconds,
-                                     tick=rank_tick(engine, settings), tick_seconds=settings.rank_check_seconds).start()
+                                     tick=combined_tick(rank_tick(engine, settings), listening_tick(engine, settings)),
+                                     tick_seconds=settings.rank_check_seconds).start()
         try:
             yield
         finally:

@@ -120,6 +120,10 @@ def _demo_campaigns(engine: Any) -> None:
         console.print(f"Created {created} demo campaigns.")
     if seed_recognition(engine):
         console.print("Created demo badges, rewards, redemptions and thank-yous.")
+    from crm.listening.demo import seed_listening
+
+    if seed_listening(engine):
+        console.print("Created demo listening topics, mentions, alerts and signals.")
 seed_app = typer.Typer(help="Load the demo data (`crm seed`), or generate a synthetic community (`crm seed synthetic`).")
 app.add_typer(seed_app, name="seed")
 
@@ -402,15 +406,20 @@ def worker(
                                            concurrency=concurrency))
         return
     console.print("Worker (SQLite job table) waiting for jobs. Ctrl+C stops it.")
+    from crm.listening.schedule import listening_tick
     from crm.ranking.schedule import rank_tick
 
     tick, next_tick = rank_tick(engine, settings), time.monotonic() + settings.rank_check_seconds
+    listen = listening_tick(engine, settings)  # its steps are guarded: it never raises
     try:
         while True:
             try:
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + settings.rank_check_seconds
-                    tick()
+                    try:
+                        tick()
+                    finally:
+                        listen()
                 ran = jobs.run_pending(engine, stale_seconds=settings.job_stale_seconds)
             except OperationalError as exc:  # e.g. SQLite locked by a long all-or-nothing import elsewhere
                 if once:

@@ -72,6 +72,15 @@ def make_app(url: str, *, for_worker: bool = False, stale_seconds: int = 60) -> 
 
         make_tick(_engine(url), Settings())()
 
+    @app.periodic(cron="* * * * *", periodic_id="listening")
+    @app.task(name="altavoz.listening_tick", queue=QUEUE)
+    def listening_tick(timestamp: int) -> None:
+        # Evaluate alert rules, make digests, queue alert deliveries, send due reports (crm.listening.schedule).
+        from crm.listening.schedule import listening_tick as make_tick
+        from crm.settings import Settings
+
+        make_tick(_engine(url), Settings())()
+
     return app
 
 

@@ -32,6 +32,7 @@ TASKS = {
     "rank": "crm.ranking.service:run_rank_job",
     "communities": "crm.graph.service:run_communities_job",
     "listen": "crm.listening.match:run_listen_job",
+    "deliver": "crm.listening.delivery:run_deliver_job",
 }
 
 

@@ -47,6 +47,19 @@ def lexicons(conn: Connection) -> dict[str, dict[str, int]]:
     return {lang: edited.get(lang, sentiment_words.BUILTIN.get(lang, {})) for lang in sentiment_words.LANGUAGES}
 
 
+def is_negative(sentiment: float | None, kind: str) -> bool:
+    """On the crisis radar: a negative label (given, estimated or corrected) or a complaint."""
+    return (sentiment is not None and sentiment < 0) or kind == "complaint"
+
+
+def refresh_negative(conn: Connection, interaction_ids: Sequence[int]) -> None:
+    """After a sentiment correction: the mentions' copy of "negative" follows the interaction."""
+    ids = sorted(set(interaction_ids))
+    for start in range(0, len(ids), BATCH):
+        for row in conn.execute(select(X.c.id, X.c.sentiment, X.c.kind).where(X.c.id.in_(ids[start:start + BATCH]))):
+            conn.execute(update(M).where(M.c.interaction_id == row.id).values(negative=is_negative(row.sentiment, row.kind)))
+
+
 def _text(row: Any) -> str:
     return f"{row.title or ''}\n{row.body or ''}"
 
@@ -69,15 +82,17 @@ def match_rows(conn: Connection, rows: Sequence[Any], found_by: Matcher, lists: 
             continue
         text = _text(row)
         found = found_by.match(text)
-        for topic_id, term in found.items():
-            mentions.append({"interaction_id": row.id, "topic_id": topic_id, "profile_id": row.profile_id,
-                             "occurred_at": row.occurred_at, "term": term[:200], "created_at": utcnow()})
+        sentiment = row.sentiment
         if found and (row.sentiment is None or row.sentiment_source == SentimentSource.estimated.value):
             guess = sentiment_words.estimate(text, lists)
-            new = guess.score if guess else None
-            if new != row.sentiment or (new is not None and row.sentiment_source != SentimentSource.estimated.value):
-                estimates.append({"b_id": row.id, "b_sentiment": new,
+            sentiment = guess.score if guess else None
+            if sentiment != row.sentiment or (sentiment is not None and row.sentiment_source != SentimentSource.estimated.value):
+                estimates.append({"b_id": row.id, "b_sentiment": sentiment,
                                   "b_source": SentimentSource.estimated.value if guess else ""})
+        for topic_id, term in found.items():
+            mentions.append({"interaction_id": row.id, "topic_id": topic_id, "profile_id": row.profile_id,
+                             "occurred_at": row.occurred_at, "term": term[:200], "created_at": utcnow(),
+                             "negative": is_negative(sentiment, row.kind)})
     if mentions:
         conn.execute(insert(M), mentions)
     if estimates:

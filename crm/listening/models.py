@@ -12,6 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Index, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from crm.base import created_at_field, optional_datetime_field, updated_at_field
@@ -48,6 +49,7 @@ class Mention(SQLModel, table=True):
         UniqueConstraint("interaction_id", "topic_id", name="uq_mention_interaction_topic"),
         Index("ix_mention_topic_occurred", "topic_id", "occurred_at"),
         Index("ix_mention_profile_occurred", "profile_id", "occurred_at"),
+        Index("ix_mention_negative_occurred", "negative", "occurred_at"),  # the crisis radar's scan
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -57,6 +59,9 @@ class Mention(SQLModel, table=True):
     profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE")
     occurred_at: datetime = Field(sa_type=UTCDateTime, index=True)
     term: str = Field(default="", max_length=200)  # the tracked term that matched
+    # On the radar: the interaction's sentiment is below zero or it is a complaint. Kept by
+    # crm.listening.match whenever the interaction or its sentiment changes (match.refresh_negative).
+    negative: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     created_at: datetime = created_at_field()
 
 

@@ -39,6 +39,6 @@ web_router = APIRouter(include_in_schema=False)
 for module in (auth, dashboard, people_list, views, identities, timeline, imports, merges, graph, ranking, weights,
                profiles, campaign_discovery, campaign_report, campaigns, recognition_badges, recognition_rewards,
                recognition_gaming, recognition_queue,
-               listening_topics, listening_radar, listening_alerts, listening_delivery, signals, listening_report,
+               listening_topics, listening_radar, listening_delivery, listening_alerts, signals, listening_report,
                settings_pages, api_docs):
     web_router.include_router(module.router)

@@ -167,6 +167,7 @@ def upgrade() -> None:
     sa.Column('profile_id', sa.Integer(), nullable=False),
     sa.Column('occurred_at', crm.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('term', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('negative', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', crm.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['interaction_id'], ['interaction.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['profile_id'], ['profile.id'], ondelete='CASCADE'),
@@ -179,6 +180,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_mention_occurred_at'), ['occurred_at'], unique=False)
         batch_op.create_index('ix_mention_profile_occurred', ['profile_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_mention_topic_occurred', ['topic_id', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_mention_negative_occurred', ['negative', 'occurred_at'], unique=False)
 
     op.create_table('alert_read',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -279,6 +281,7 @@ def downgrade() -> None:
 
     op.drop_table('alert_read')
     with op.batch_alter_table('mention', schema=None) as batch_op:
+        batch_op.drop_index('ix_mention_negative_occurred')
         batch_op.drop_index('ix_mention_topic_occurred')
         batch_op.drop_index('ix_mention_profile_occurred')
         batch_op.drop_index(batch_op.f('ix_mention_occurred_at'))

@@ -1,7 +1,7 @@
 """Translations: the request's locale (a context variable set by the middleware) and gettext.
 
 Services, routes and templates all translate through here, so a flash message, an error and a page
-heading come out in the same language. Markers that pybabel extracts: gettext(), ngettext(), N_().
+heading come out in the same language. Markers that pybabel extracts: gettext(), ngettext(), pgettext(), N_().
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _CATALOGUES[current_locale.get()].ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """A word that means different things in different places ("Mentions": a list of posts, or
+    "mentions someone" as a kind of connection)."""
+    return _CATALOGUES[current_locale.get()].pgettext(context, message)
 
 
 def N_(message: str) -> str:

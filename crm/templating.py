@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from crm.audit.actions import label_of, short_label_of
-from crm.i18n import current_locale, gettext, ngettext
+from crm.i18n import current_locale, gettext, ngettext, pgettext
 from crm.profiles.identity_urls import display_handle
 from crm.resources import share_dir
 from crm.web.numbers import decimal, signed
@@ -111,7 +111,7 @@ def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
         autoescape=True,  # every template, whatever its name
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext)  # type: ignore[attr-defined]
     env.filters.update(
         number=_number, compact=_compact, percent=_percent, percent_precise=_percent_precise, language=_language_name,
         label=_label, action=label_of, short_action=short_label_of, handle=display_handle,

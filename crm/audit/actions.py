@@ -220,7 +220,7 @@ GROUPS = {
     "relationship": N_("Connections"), "view": N_("Saved views"), "export": N_("Exports"), "import": N_("Imports"),
     "merge": N_("Merges"), "weights": N_("Scores"), "campaign": N_("Campaigns"),
     "points": N_("Points"), "badge": N_("Badges"), "reward": N_("Rewards"), "redemption": N_("Redemptions"),
-    "recognition": N_("Recognition"), "topic": N_("Listening topics"), "mention": N_("Mentions"),
+    "recognition": N_("Recognition"), "topic": N_("Listening topics"), "mention": N_("Listening mentions"),
     "sentiment": N_("Sentiment"), "alert": N_("Alerts"), "signal": N_("Signals"), "report": N_("Reports"),
 }
 # What the dashboard's "recent changes" shows: changes to shared data, not one's own account

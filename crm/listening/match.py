@@ -83,7 +83,10 @@ def match_rows(conn: Connection, rows: Sequence[Any], found_by: Matcher, lists: 
         text = _text(row)
         found = found_by.match(text)
         sentiment = row.sentiment
-        if found and (row.sentiment is None or row.sentiment_source == SentimentSource.estimated.value):
+        # Estimate where there is no label, or redo an earlier estimate; never over a person's correction
+        # (not even a correction to "unknown") nor a label from the source.
+        if found and (row.sentiment_source == SentimentSource.estimated.value
+                      or (row.sentiment is None and row.sentiment_source != SentimentSource.corrected.value)):
             guess = sentiment_words.estimate(text, lists)
             sentiment = guess.score if guess else None
             if sentiment != row.sentiment or (sentiment is not None and row.sentiment_source != SentimentSource.estimated.value):

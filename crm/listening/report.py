@@ -45,7 +45,7 @@ from crm.campaigns.models import Campaign, CampaignStatus
 from crm.db import session_scope, utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.exports.lists import safe_cell
-from crm.i18n import N_, current_locale, gettext, ngettext
+from crm.i18n import N_, current_locale, gettext, ngettext, pgettext
 from crm.interactions.models import CONTRIBUTION_KINDS, Interaction
 from crm.listening.models import (
     ManagementReport,
@@ -248,7 +248,7 @@ class HeadlineRow:
     def metrics(self, has_competitors: bool) -> list[Metric]:
         cur, prev = self.current, self.previous
         rows = [
-            Metric("mentions", gettext("Mentions"), Change(cur.mentions, prev.mentions)),
+            Metric("mentions", pgettext("listening", "Mentions"), Change(cur.mentions, prev.mentions)),
             Metric("people", gettext("People contributing"), Change(cur.people, prev.people)),
             Metric("reach", gettext("Reach"), Change(cur.reach, prev.reach)),
             Metric("balance", gettext("Sentiment balance"), Change(cur.balance, prev.balance, share=True)),
@@ -784,8 +784,8 @@ def csv_text(data: Report) -> str:
                            (gettext("People by reach"), data.people_by_reach)):
         row()
         row(title)
-        row(gettext("Name"), gettext("Mentions"), gettext("Previous period"), gettext("Change (%)"), gettext("Reach"),
-            gettext("Previous period"), gettext("Change (%)"))
+        row(gettext("Name"), pgettext("listening", "Mentions"), gettext("Previous period"), gettext("Change (%)"),
+            gettext("Reach"), gettext("Previous period"), gettext("Change (%)"))
         for d in drivers:
             row(d.name or channel_name(d.name), d.mentions.current, d.mentions.previous, _csv_change(d.mentions),
                 d.reach.current, d.reach.previous, _csv_change(d.reach))

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from crm.interactions.models import CONTRIBUTION_KINDS, Interaction
-from crm.profiles.models import Identity, Profile
+from crm.profiles.models import Profile
 
 _CONTRIBUTIONS = [k.value for k in CONTRIBUTION_KINDS]
 
@@ -32,13 +32,6 @@ class ContributorRow:
     profile_id: int
     display_name: str
     contributions: int
-
-
-@dataclass(frozen=True)
-class NegativeMention:
-    interaction: Interaction
-    display_name: str
-    reach: int
 
 
 @dataclass(frozen=True)
@@ -86,24 +79,6 @@ def top_contributors(*, session: Session, since: datetime, limit: int = 8) -> li
     )
     rows = session.exec(query)  # type: ignore[call-overload]
     return [ContributorRow(int(pid), name, int(n)) for pid, name, n in rows]  # type: ignore[arg-type]
-
-
-def negative_from_large_reach(*, session: Session, since: datetime, min_reach: int = 10_000,
-                              limit: int = 6) -> list[NegativeMention]:
-    reach = (
-        select(Identity.profile_id, func.sum(Identity.followers).label("reach"))
-        .group_by(col(Identity.profile_id))
-        .subquery()
-    )
-    query = (
-        select(Interaction, Profile.display_name, reach.c.reach)
-        .join(Profile, col(Profile.id) == Interaction.profile_id)
-        .join(reach, reach.c.profile_id == Interaction.profile_id)
-        .where(col(Interaction.sentiment) < -0.2, Interaction.occurred_at >= since, reach.c.reach >= min_reach)
-        .order_by(reach.c.reach.desc(), col(Interaction.occurred_at).desc())
-        .limit(limit)
-    )
-    return [NegativeMention(i, name, int(r)) for i, name, r in session.exec(query)]  # type: ignore[call-overload]
 
 
 def contributions_by_month(*, session: Session, now: datetime, months: int = 12) -> list[MonthCount]:

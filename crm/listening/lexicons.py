@@ -194,7 +194,7 @@ def reestimate(*, session: Session, actor: Actor) -> Reestimate:
         if updates:
             conn.execute(update(X).where(X.c.id == bindparam("b_id"))
                          .values(sentiment=bindparam("b_sentiment"), sentiment_source=bindparam("b_source")), updates)
-            match.refresh_negative(conn, [u["b_id"] for u in updates])  # the radar follows the new labels
+            match.refresh_negative(conn, [int(u["b_id"] or 0) for u in updates])  # the radar follows the new labels
         checked += len(rows)
         changed += len(updates)
         after = int(rows[-1][0] or 0)

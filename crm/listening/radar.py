@@ -512,15 +512,19 @@ class RadarView:
     tone: list[ToneChange]
     channels: list[str]
     has_topics: bool = field(default=True)
+    deferred: bool = False  # bursts and tone left out: the page loads them next (GET /listening/extra)
 
 
 def radar_view(query: RadarQuery, *, session: Session, now: datetime | None = None,
-               per_page: int = PER_PAGE) -> RadarView:
-    """Everything the radar page shows, from one read of the window's negative mentions."""
+               per_page: int = PER_PAGE, deferred: bool = False) -> RadarView:
+    """Everything the radar page shows, from one read of the window's negative mentions. `deferred`
+    leaves out bursts and tone (which read people's history): the page shows the ranked list at once."""
     names = topic_names(session=session)
     start, end, scan = _scan(session, query, now)
-    return RadarView(page=_page(query, start, end, scan, names, per_page, clamp=True),
-                     bursts=_bursts(scan, names, SPEAKERS_SHOWN), tone=_tone(session, scan, query, start, end),
+    page = _page(query, start, end, scan, names, per_page, clamp=True)
+    if deferred:
+        return RadarView(page=page, bursts=[], tone=[], channels=scan.channels, has_topics=bool(names), deferred=True)
+    return RadarView(page=page, bursts=_bursts(scan, names, SPEAKERS_SHOWN), tone=_tone(session, scan, query, start, end),
                      channels=scan.channels, has_topics=bool(names))
 
 

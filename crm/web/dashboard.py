@@ -30,7 +30,6 @@ def dashboard(request: Request, db: DB, user: CurrentUser) -> Response:
     context = {
         "headlines": history.headlines(session=db, now=now),
         "top": history.top_contributors(session=db, since=now - timedelta(days=30)),
-        "negative": history.negative_from_large_reach(session=db, since=now - timedelta(days=60)),
         "months": months,
         "months_max": max((m.count for m in months), default=0),
         "status_counts": profiles.counts_by_status(session=db),

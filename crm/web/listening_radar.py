@@ -40,14 +40,25 @@ def _helpers() -> dict[str, Any]:
 @router.get("")
 def radar_page(request: Request, db: DB, user: CurrentUser) -> Response:
     query = forgiving(radar.RadarQuery, dict(request.query_params))
-    view = radar.radar_view(query, session=db)
+    view = radar.radar_view(query, session=db, deferred=True)
     context = {
         "view": view, "query": view.page.query, "listing": view.page, "windows": list(radar.Window),
         "radar_url": radar_url, "base_url": radar_url(view.page.query, page=1),
         "formula": radar.FORMULA, "weights": sorted(STANDING_WEIGHT.items(), key=lambda kv: -kv[1]),
+        "extra_url": "/listening/extra?" + radar_url(view.page.query, page=1).partition("?")[2],
         **_helpers(),
     }
     return render(request, "listening/radar.html", context, block="results")
+
+
+@router.get("/extra")
+def radar_extra(request: Request, db: DB, user: CurrentUser) -> Response:
+    """The radar's bursts (with who is talking) and changes of tone, loaded by the page after its list:
+    they read people's history, and the ranked list should not wait for them."""
+    query = forgiving(radar.RadarQuery, dict(request.query_params))
+    view = radar.radar_view(query, session=db, per_page=1)
+    return render(request, "listening/radar.html", {"view": view, "query": view.page.query, **_helpers()},
+                  block="extra")
 
 
 @router.get("/widget")

@@ -120,7 +120,8 @@ def test_english_speakers_places_are_written_in_english():
 
 
 def test_the_dashboard_has_negative_mentions_from_large_reach_in_the_last_sixty_days():
-    """What `negative_from_large_reach` shows after the loader moves the newest interaction to today."""
+    """Enough negative posts from people with a large audience for the crisis radar, after the loader moves the
+    newest interaction to today."""
     newest = max(datetime.fromisoformat(i["occurred_at"]) for i in _interactions())
     reach = _reach()
     negative = [

@@ -58,6 +58,14 @@ def test_radar_fragment_for_filter_changes(viewer_client: TestClient, engine: En
 def test_bursts_with_who_is_talking_above_the_list(viewer_client: TestClient, engine: Engine) -> None:
     s = build_scene(engine)
     page = soup(viewer_client.get("/listening"))
+    # the page answers with the ranked list; a placeholder above it loads the bursts and tone changes
+    placeholder = page.select_one("#radar-extra[hx-get]")
+    assert placeholder is not None and placeholder["hx-trigger"] == "load"
+    assert str(page).index("radar-extra") < str(page).index("radar-list")
+    assert page.select_one("#radar-bursts") is None
+    page = soup(viewer_client.get(placeholder["hx-get"], headers=HX))
+    assert page.select_one("html") is None  # a fragment
+    assert soup(viewer_client.get(placeholder["hx-get"])).select_one("#radar-bursts") is not None  # or a full page
     bursts = page.select("#radar-bursts .radar-burst")
     assert len(bursts) == 1 and bursts[0]["data-topic"] == str(s.topics["billing"])
     assert "4 mentions" in bursts[0].select_one(".burst-count").text
@@ -66,8 +74,6 @@ def test_bursts_with_who_is_talking_above_the_list(viewer_client: TestClient, en
     href = bursts[0].select_one("a.burst-signal")["href"]
     assert href.startswith("/signals/new?interaction_ids=")
     assert sorted(int(i) for i in href.split("=")[1].split(",")) == sorted(s.said[k] for k in ("b1", "b2", "b3", "b4"))
-    # the bursts come before the list
-    assert str(page).index("radar-bursts") < str(page).index("radar-list")
 
 
 def test_people_whose_tone_changed(viewer_client: TestClient, engine: Engine) -> None:
@@ -83,12 +89,14 @@ def test_people_whose_tone_changed(viewer_client: TestClient, engine: Engine) ->
         say(engine, quinn, now - timedelta(days=d), topics=[], sentiment=None)
     for h in (10, 20, 30):
         say(engine, quinn, now - timedelta(hours=h), topics=[t], sentiment=None, kind="complaint")
-    page = soup(viewer_client.get("/listening"))
+    page = soup(viewer_client.get("/listening/extra"))
     item = page.select_one(f'#radar-tone li[data-profile="{quinn}"]')
     assert item is not None and "tone-quiet" in item["class"]
     assert "3 complaints in the window; 6 interactions" in item.select_one(".tone-numbers").text
-    assert len(_rows(page)) == 3
-    assert soup(viewer_client.get("/listening?window=24h", headers=HX)).select_one("#radar-tone") is None  # 2 only
+    assert len(_rows(soup(viewer_client.get("/listening")))) == 3
+    day = soup(viewer_client.get("/listening?window=24h", headers=HX)).select_one("#radar-extra")["hx-get"]
+    assert "window=24h" in day
+    assert soup(viewer_client.get(day, headers=HX)).select_one("#radar-tone") is None  # 2 only
 
 
 def test_pagination_links_keep_the_filters(manager_client: TestClient, engine: Engine) -> None:

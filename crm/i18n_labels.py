@@ -178,6 +178,57 @@ RECOGNITION_WORDS = (
     N_("Reward"),
 )
 
+LISTENING_WORDS = (
+    N_("Acted"),
+    N_("Advocate"),
+    N_("Brand"),
+    N_("Champion"),
+    N_("Closed"),
+    N_("Competitor"),
+    N_("Contributor"),
+    N_("Corrected"),
+    N_("Detractor"),
+    N_("Dismissed"),
+    N_("Employee"),
+    N_("Estimated"),
+    N_("Expected"),
+    N_("High"),
+    N_("In progress"),
+    N_("Low"),
+    N_("Month"),
+    N_("New"),
+    N_("Normal"),
+    N_("Praise"),
+    N_("Product"),
+    N_("Product feedback"),
+    N_("Quarter"),
+    N_("Resolved"),
+    N_("Sales lead"),
+    N_("Seen"),
+    N_("Sent"),
+    N_("Stranger"),
+    N_("Triaged"),
+    N_("Undelivered"),
+    N_("Urgent"),
+    N_("Waiting"),
+    N_("Webhook"),
+    N_("Negative"),
+    N_("Neutral"),
+    N_("Positive"),
+    N_("Unknown"),
+    N_("Opened"),
+    N_("Joined"),
+    N_("Reopened"),
+    N_("Journalist"),
+    N_("Email"),
+    N_("Pending"),
+    N_("Other"),
+    N_("Complaint"),
+    N_("Support request"),
+    N_("Bug report"),
+)
+
+
 ALL = (
     PROFILE_ROLES
     + PROFILE_STATUSES
@@ -191,4 +242,5 @@ ALL = (
     + HEADLINES
     + CAMPAIGN_WORDS
     + RECOGNITION_WORDS
+    + LISTENING_WORDS
 )

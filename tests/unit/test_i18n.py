@@ -177,6 +177,18 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
     from crm.campaigns.models import CampaignStatus, KpiMetric, Stage
     from crm.i18n_labels import ALL
     from crm.interactions.models import InteractionKind, RelationshipKind
+    from crm.listening.mentions import SentimentLabel
+    from crm.listening.models import (
+        AlertStatus,
+        DeliveryChannel,
+        DeliveryStatus,
+        ReportPeriod,
+        SignalPriority,
+        SignalStatus,
+        SignalType,
+        TopicKind,
+    )
+    from crm.listening.priority import Standing
     from crm.profiles.models import ConsentBasis, Platform, ProfileRole, ProfileStatus
     from crm.recognition.models import (
         EntryKind,
@@ -193,7 +205,8 @@ def test_strings_translated_at_render_time_are_in_the_catalogue() -> None:
         _label(m.value)
         for enum in (ProfileRole, ProfileStatus, Platform, ConsentBasis, InteractionKind, RelationshipKind, Role,
                      CampaignStatus, Stage, KpiMetric, EntryKind, HoldStatus, FlagKind, FlagStatus, RewardCategory,
-                     RedemptionStatus, RecognitionKind)
+                     RedemptionStatus, RecognitionKind, TopicKind, AlertStatus, DeliveryStatus, DeliveryChannel,
+                     SignalType, SignalStatus, SignalPriority, ReportPeriod, Standing, SentimentLabel)
         for m in enum
         if m.value
     }

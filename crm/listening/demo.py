@@ -7,7 +7,7 @@ quotes. Written through the services (the audit log shows "system")."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -100,4 +100,79 @@ def seed_listening(engine: Engine, *, now: datetime | None = None) -> bool:
                 kind=kind, channel="x" if i % 3 else "reddit", title=title, body=body, sentiment=said, reach=reach,
                 url=f"https://x.example/demo/burst/{i}", occurred_at=now - timedelta(hours=1 + 1.5 * i)),
                 session=session, actor=SYSTEM)
+    _rules_and_alerts(engine, now)
+    _signals(engine, now)
+    _report(engine, now)
     return True
+
+
+def _rules_and_alerts(engine: Engine, now: datetime) -> None:
+    """Two rules, evaluated over the last three days as the worker would have: the burst fires."""
+    from crm.listening import alerts
+
+    with session_scope(engine, write=True) as session:
+        dashboards = session.exec(select(Topic).where(Topic.name == "Nimbo Dashboards")).one()
+        rules = [
+            alerts.AlertRuleIn(name="Complaints about Nimbo Dashboards", topic_id=dashboards.id, negative_only=True,
+                               min_count=4, max_p=0.01, window_hours=24, baseline_days=14, cooldown_hours=24),
+            alerts.AlertRuleIn(name="Any topic: volume spike", topic_id=None, min_count=10, max_p=0.001,
+                               window_hours=24, baseline_days=14, cooldown_hours=48, digest=True),
+        ]
+        created = [alerts.create_rule(data, session=session, actor=SYSTEM, allow_private=False)[0] for data in rules]
+        for rule in created:
+            rule.evaluated_through = now - timedelta(days=3)
+            session.add(rule)
+    alerts.evaluate_due(engine, now=now)
+
+
+def _signals(engine: Engine, now: datetime) -> None:
+    """The burst's worst complaint open and routed to Support; an older complaint resolved, the loop closed."""
+    from crm.interactions.models import Interaction
+    from crm.listening import signals
+    from crm.listening.models import SignalPriority, SignalStatus, SignalType
+
+    with session_scope(engine, write=True) as session:
+        signals.ensure_defaults(session=session)
+        burst = session.exec(select(Interaction).where(col(Interaction.url).startswith("https://x.example/demo/burst/"))
+                             .order_by(col(Interaction.sentiment))).all()
+        if burst:
+            signals.create_signal(signals.SignalIn(
+                type=SignalType.complaint, title="Nimbo Dashboards failing to load", priority=SignalPriority.urgent,
+                summary="A burst of complaints this morning; a champion among them.",
+                interaction_ids=[i.id or 0 for i in burst[:3]]), session=session, actor=SYSTEM)
+        older = session.exec(select(Interaction).where(Interaction.kind == InteractionKind.complaint.value,
+                                                       col(Interaction.occurred_at) < now - timedelta(days=20))
+                             .order_by(col(Interaction.occurred_at).desc()).limit(2)).all()
+        for n, item in enumerate(older):
+            signal = signals.create_signal(signals.SignalIn(
+                type=SignalType.complaint, title=(item.title or "Complaint")[:300], interaction_ids=[item.id or 0],
+                priority=SignalPriority.normal), session=session, actor=SYSTEM)
+            signals.move(signal.id or 0, signals.StatusIn(status=SignalStatus.in_progress), session=session, actor=SYSTEM)
+            if n:  # the second one stays in progress
+                continue
+            signals.move(signal.id or 0, signals.StatusIn(status=SignalStatus.resolved, note="Fixed in the next release."),
+                         session=session, actor=SYSTEM)
+            person = session.get(Profile, item.profile_id)
+            if person is not None and person.may_contact and person.status != "do_not_contact":
+                loop = signals.CloseLoopIn(kind="outreach_email", message="Thanks for telling us: it is fixed now.")
+            else:
+                loop = signals.CloseLoopIn(follow_up_on=(now + timedelta(days=7)).date())
+            signals.close_loop(signal.id or 0, loop, session=session, actor=SYSTEM)
+
+
+def _report(engine: Engine, now: datetime) -> None:
+    """Last month's judgement and five quotes: the most reached positive mentions of the month."""
+    from crm.interactions.models import Interaction
+    from crm.listening import report
+    from crm.listening.models import Mention, ReportPeriod
+
+    period = report.last_complete(ReportPeriod.month, now.date())
+    start, end = period.bounds(UTC)
+    with session_scope(engine, write=True) as session:
+        quoted = session.exec(select(Interaction.id).where(
+            col(Interaction.id).in_(select(Mention.interaction_id)), col(Interaction.sentiment) > 0.3,
+            col(Interaction.occurred_at) >= start, col(Interaction.occurred_at) < end)
+            .order_by(col(Interaction.reach).desc()).limit(5)).all()
+        report.update(period, report.ReportIn(
+            judgement="A good month: more people talking about Nimbo, mostly kindly; Dashboards needs care.",
+            quote_ids=[int(i or 0) for i in quoted]), session=session, actor=SYSTEM)

@@ -53,6 +53,8 @@ from crm.listening.models import (
     ReportPeriod,
     ReportRecipient,
     SentimentSource,
+    Signal,
+    SignalItem,
     Topic,
     TopicKind,
 )
@@ -547,17 +549,23 @@ def _quotable(start: datetime, end: datetime) -> Any:
 
 
 def candidates(period: Period, zone: tzinfo, picked: Sequence[int], *, session: Session) -> list[Quote]:
-    """For the picker: the picked quotes first (in their order), then the period's most engaged and
-    most reached mentions and contributions that have words to quote."""
+    """For the picker: the picked quotes first (in their order), then what the period's signals are
+    about (the complaint that was fixed is often the story), then the period's most engaged and most
+    reached mentions and contributions that have words to quote."""
     start, end = period.bounds(zone)
     chosen, _dropped = _quotes(picked, session=session)
     seen = {q.interaction_id for q in chosen}
     found: list[Quote] = list(chosen)
     has_words = (Interaction.title != "") | (Interaction.body != "")
-    for order in (col(Interaction.engagements).desc(), col(Interaction.reach).desc()):
-        rows = session.exec(select(Interaction, Profile).join(Profile, col(Profile.id) == Interaction.profile_id)
-                            .where(_quotable(start, end), has_words)
-                            .order_by(order, col(Interaction.id).desc()).limit(CANDIDATES)).all()
+    in_signals = col(Interaction.id).in_(select(SignalItem.interaction_id).join(Signal, col(Signal.id) == SignalItem.signal_id)
+                                         .where(_in(Signal.created_at, start, end)))
+    for extra, order in ((in_signals, col(Interaction.id).desc()), (None, col(Interaction.engagements).desc()),
+                         (None, col(Interaction.reach).desc())):
+        query = select(Interaction, Profile).join(Profile, col(Profile.id) == Interaction.profile_id)\
+            .where(_quotable(start, end), has_words)
+        if extra is not None:
+            query = query.where(extra)
+        rows = session.exec(query.order_by(order, col(Interaction.id).desc()).limit(CANDIDATES)).all()
         for item, profile in rows:
             if item.id is not None and item.id not in seen:
                 seen.add(item.id)

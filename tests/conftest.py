@@ -21,6 +21,7 @@ from crm.app import create_app
 from crm.db import make_engine, upgrade
 from crm.settings import Settings
 from tests.factories import PASSWORD, make_user, sign_in
+from tests.local_smtp import smtp  # noqa: F401  (a real SMTP server for the tests that send e-mail)
 from tests.pg_server import PostgresServer, PostgresUnavailable, start_postgres
 
 REQUIRE_ALL = os.environ.get("CRM_TEST_REQUIRE_ALL") == "1"

@@ -6,15 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-import socket
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from pydantic import ValidationError
 from sqlalchemy import delete
 from sqlmodel import Session, select
@@ -31,6 +26,7 @@ from crm.listening.models import ManagementReport, Mention, ReportPeriod, Report
 from crm.profiles.models import Profile
 from crm.recognition.models import Badge, BadgeAward, PointEntry, Recognition
 from tests.factories import make_profile
+from tests.local_smtp import free_port
 
 ACTOR = Actor(user_id=None, label="test")
 MARCH = report.Period(ReportPeriod.month, date(2026, 3, 1))
@@ -370,33 +366,6 @@ def test_the_csv_has_sections_and_is_formula_safe(engine):
 
 
 # ---- the scheduled e-mail, against a real SMTP server -------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))  # type: ignore[arg-type]
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def _recipients(engine) -> dict[str, date | None]:

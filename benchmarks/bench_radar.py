@@ -140,7 +140,8 @@ def http_page(database: Path, window: str, runs: int) -> tuple[float, float]:
 
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(_env_file=None, database_url=f"sqlite:///{database}",  # type: ignore[call-arg]
-                            data_dir=Path(data_dir), secret_key="bench-radar-not-a-secret-" + "x" * 16)
+                            data_dir=Path(data_dir), secret_key="bench-radar-not-a-secret-" + "x" * 16,
+                            job_worker=False)  # the request alone: no job worker competing in this process
         app = create_app(settings)
         with TestClient(app, follow_redirects=False) as client:
             email = f"radar-bench-{int(time.time())}@example.com"

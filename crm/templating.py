@@ -105,6 +105,12 @@ def _label(value: str) -> str:
     return _PROPER_NAMES.get(value) or gettext(value.replace("_", " ").capitalize())
 
 
+def _shown_target(target: str, channel: str) -> str:
+    from crm.listening.notify import shown_target
+
+    return shown_target(channel, target)
+
+
 def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(share_dir("templates"))),
@@ -115,7 +121,7 @@ def build_templates(time_zone: str = "UTC") -> Jinja2Blocks:
     env.filters.update(
         number=_number, compact=_compact, percent=_percent, percent_precise=_percent_precise, language=_language_name,
         label=_label, action=label_of, short_action=short_label_of, handle=display_handle,
-        decimal=decimal, signed=signed,
+        decimal=decimal, signed=signed, shown_target=_shown_target,
         **_date_filters(ZoneInfo(time_zone)),
         label_pair=lambda value: (value, _label(value)),
         owner_pair=lambda user: (user.id, f"{user.name} ({user.email})"),

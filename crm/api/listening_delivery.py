@@ -12,6 +12,7 @@ from crm.api.common import error_responses
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, get_settings
 from crm.listening import delivery
 from crm.listening.models import AlertDelivery, DeliveryStatus
+from crm.listening.notify import shown_target
 from crm.schemas import MAX_ID, Page
 
 router = APIRouter(tags=["listening_delivery"])
@@ -44,7 +45,8 @@ class TestDeliveryOut(BaseModel):
 
 
 def _out(d: AlertDelivery, rule_name: str | None) -> DeliveryOut:
-    return DeliveryOut.model_validate({**d.model_dump(), "rule_name": rule_name})
+    return DeliveryOut.model_validate({**d.model_dump(), "rule_name": rule_name,
+                                       "target": shown_target(d.channel, d.target)})
 
 
 @router.get("/alert-deliveries", response_model=Page[DeliveryOut], responses=ERRORS)
@@ -75,5 +77,5 @@ def test_delivery(request: Request, db: DB, user: WriterUser, rule_id: IdPath) -
     (`ok` false with the server's or receiver's answer in `detail`)."""
     rule = delivery.rule_for_test(rule_id, session=db)
     db.rollback()  # nothing to write: no transaction held during the network call
-    return [TestDeliveryOut(channel=r.channel, target=r.target, ok=r.ok, detail=r.detail)
+    return [TestDeliveryOut(channel=r.channel, target=shown_target(r.channel, r.target), ok=r.ok, detail=r.detail)
             for r in delivery.send_test(rule, get_settings(request))]

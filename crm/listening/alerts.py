@@ -162,6 +162,7 @@ class AlertRuleOut(BaseModel):
 def rule_out(rule: AlertRule, *, secret: str | None = None) -> AlertRuleOut:
     data = rule.model_dump()
     data.pop("webhook_secret", None)
+    data["webhook_url"] = notify.masked_url(rule.webhook_url)  # the path is often the credential
     return AlertRuleOut.model_validate({**data, "has_secret": bool(rule.webhook_secret), "webhook_secret": secret})
 
 
@@ -354,7 +355,9 @@ def _evaluate_rule(conn: Connection, rule_id: int, end: datetime, found_campaign
             if alert_id is None:
                 continue
             new_ids.append(alert_id)
-            if campaign is None:
+            # Pushed by e-mail and webhook only while its window is still the latest one: a firing found
+            # by catching up (a worker that was down, a rule switched back on) goes to the inbox only.
+            if campaign is None and at > end - window:
                 to_deliver.append(alert_id)
     conn.execute(update(R).where(R.c.id == rule_id).values(evaluated_through=end))
     if to_deliver:
@@ -645,7 +648,7 @@ def _views(session: Session, alerts: Sequence[Alert], user_id: int | None, *, sp
         for alert_id in d.alert_ids or []:
             if alert_id in wanted:
                 deliveries.setdefault(alert_id, []).append(DeliveryState(
-                    channel=d.channel, target=d.target, status=d.status, attempts=d.attempts,
+                    channel=d.channel, target=notify.shown_target(d.channel, d.target), status=d.status, attempts=d.attempts,
                     last_error=d.last_error, sent_at=d.sent_at, digest_day=d.digest_day))
     out = []
     for alert in alerts:

@@ -66,16 +66,18 @@ def _text(row: Any) -> str:
 
 def match_rows(conn: Connection, rows: Sequence[Any], found_by: Matcher, lists: dict[str, dict[str, int]],
                *, topic_ids: Sequence[int] | None = None) -> int:
-    """Write the mentions of `rows` (interaction rows) for the matcher's topics, replacing earlier
-    ones of those topics; estimate sentiment where there is none. Returns mentions written."""
+    """Bring the mentions of `rows` (interaction rows) for the matcher's topics up to date and estimate
+    sentiment where there is none. A mention that still matches keeps its row (and id: alerts list
+    them); one that no longer matches goes; a new match is added. Returns the mentions now in place."""
     ids = [r.id for r in rows]
     if not ids:
         return 0
-    stale = delete(M).where(M.c.interaction_id.in_(ids))
+    existing_query = select(M.c.id, M.c.interaction_id, M.c.topic_id, M.c.negative, M.c.term, M.c.profile_id,
+                            M.c.occurred_at).where(M.c.interaction_id.in_(ids))
     if topic_ids is not None:
-        stale = stale.where(M.c.topic_id.in_(list(topic_ids)))
-    conn.execute(stale)
-    mentions: list[dict[str, Any]] = []
+        existing_query = existing_query.where(M.c.topic_id.in_(list(topic_ids)))
+    existing = {(r.interaction_id, r.topic_id): r for r in conn.execute(existing_query)}
+    wanted: dict[tuple[int, int], dict[str, Any]] = {}
     estimates: list[dict[str, Any]] = []
     for row in rows:
         if row.kind in OURS:
@@ -93,15 +95,38 @@ def match_rows(conn: Connection, rows: Sequence[Any], found_by: Matcher, lists: 
                 estimates.append({"b_id": row.id, "b_sentiment": sentiment,
                                   "b_source": SentimentSource.estimated.value if guess else ""})
         for topic_id, term in found.items():
-            mentions.append({"interaction_id": row.id, "topic_id": topic_id, "profile_id": row.profile_id,
-                             "occurred_at": row.occurred_at, "term": term[:200], "created_at": utcnow(),
-                             "negative": is_negative(sentiment, row.kind)})
-    if mentions:
-        conn.execute(insert(M), mentions)
+            wanted[(row.id, topic_id)] = {"interaction_id": row.id, "topic_id": topic_id, "profile_id": row.profile_id,
+                                          "occurred_at": row.occurred_at, "term": term[:200], "created_at": utcnow(),
+                                          "negative": is_negative(sentiment, row.kind)}
+    gone = [r.id for key, r in existing.items() if key not in wanted]
+    if gone:
+        conn.execute(delete(M).where(M.c.id.in_(gone)))
+    new = [values for key, values in wanted.items() if key not in existing]
+    if new:
+        conn.execute(insert(M), new)
+    changed = [{"b_mention": existing[key].id, "b_negative": v["negative"], "b_term": v["term"],
+                "b_profile": v["profile_id"], "b_when": v["occurred_at"]}
+               for key, v in wanted.items() if key in existing and (
+                   existing[key].negative != v["negative"] or existing[key].term != v["term"]
+                   or existing[key].profile_id != v["profile_id"] or _moved(existing[key].occurred_at, v["occurred_at"]))]
+    if changed:
+        conn.execute(update(M).where(M.c.id == bindparam("b_mention")).values(
+            negative=bindparam("b_negative"), term=bindparam("b_term"), profile_id=bindparam("b_profile"),
+            occurred_at=bindparam("b_when")), changed)
     if estimates:
         conn.execute(update(X).where(X.c.id == bindparam("b_id"))
                      .values(sentiment=bindparam("b_sentiment"), sentiment_source=bindparam("b_source")), estimates)
-    return len(mentions)
+        if topic_ids is not None:  # the other topics' mentions of these interactions follow the new label
+            refresh_negative(conn, [e["b_id"] for e in estimates])
+    return len(wanted)
+
+
+def _moved(stored: Any, new: Any) -> bool:
+    if stored is None or new is None:
+        return stored is not new
+    if stored.tzinfo is None:
+        stored = stored.replace(tzinfo=new.tzinfo)
+    return bool(stored != new)
 
 
 _COLUMNS = (X.c.id, X.c.profile_id, X.c.kind, X.c.title, X.c.body, X.c.occurred_at, X.c.sentiment, X.c.sentiment_source)

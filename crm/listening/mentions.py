@@ -81,8 +81,10 @@ class MentionQuery(InputModel):
     channel: str = PydField(default="", max_length=30)
     kind: InteractionKind | None = None
     q: str = PydField(default="", max_length=200, description="The author: name, handle...")
-    since: date | None = PydField(default=None, description="From this day (inclusive, UTC)")
-    until: date | None = PydField(default=None, description="To this day (inclusive, UTC)")
+    since: date | None = PydField(default=None, ge=date(1900, 1, 1), le=date(2200, 12, 31),
+                                  description="From this day (inclusive, UTC)")
+    until: date | None = PydField(default=None, ge=date(1900, 1, 1), le=date(2200, 12, 31),
+                                  description="To this day (inclusive, UTC)")
     sort: MentionSort = MentionSort.date
     page: int = PydField(default=1, ge=1, le=100_000)
     per_page: int = PydField(default=50, ge=1, le=200)
@@ -254,6 +256,8 @@ def correct_sentiment(interaction_id: int, label: SentimentLabel, *, session: Se
     item = session.get(Interaction, interaction_id)
     if item is None:
         raise NotFound(gettext("There is no interaction with id %(id)s.") % {"id": interaction_id})
+    if item.kind in OUR_KINDS:
+        raise InvalidInput(gettext("Notes and our own outreach have no sentiment to correct."))
     before = {"id": item.id, "sentiment": item.sentiment, "sentiment_source": item.sentiment_source}
     item.sentiment = LABEL_VALUE[label]
     item.sentiment_source = SentimentSource.corrected.value
@@ -306,6 +310,8 @@ class CaptureIn(InputModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
+        if value is not None and not 1900 <= value.year <= 2200:  # as for any interaction, checked here for a 422
+            raise ValueError(gettext("Give a date between the years 1900 and 2200."))
         return value
 
     @model_validator(mode="after")
@@ -356,6 +362,11 @@ def _author(data: CaptureIn, *, session: Session) -> tuple[int | None, IdentityI
     return (int(found), None) if found is not None else (None, identity)
 
 
+def _shown_name(platform: str, handle: str) -> str:
+    """A new prospect's name from their handle; never a whole e-mail address (names travel in alerts)."""
+    return handle.split("@", 1)[0] if platform == "email" else handle
+
+
 def capture(data: CaptureIn, *, session: Session, actor: Actor) -> Capture:
     """Logs the mention (matching and the sentiment estimate run as for any interaction) and says
     which topics it matched. An author that cannot be resolved is refused before anything is written."""
@@ -368,7 +379,8 @@ def capture(data: CaptureIn, *, session: Session, actor: Actor) -> Capture:
     created = profile_id is None
     if new_identity is not None:
         person = ProfileIn.model_validate({
-            "display_name": data.name or new_identity.handle, "status": ProfileStatus.prospect.value,
+            "display_name": data.name or _shown_name(new_identity.platform.value, new_identity.handle),
+            "status": ProfileStatus.prospect.value,
             "identities": [new_identity.model_dump(exclude_unset=True, mode="json")]})
         profile_id = profiles.create_profile(person, session=session, actor=actor).id
     assert profile_id is not None

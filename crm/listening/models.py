@@ -284,6 +284,9 @@ class ManagementReport(SQLModel, table=True):
     starts_on: date
     judgement: str = Field(default="", max_length=300)
     quote_ids: list[int] = Field(default_factory=list, sa_type=JSON)  # interaction ids, in the order picked
+    # id -> the interaction's created_at when picked: an id SQLite hands out again after a delete is not
+    # the quote that was picked (crm.listening.report drops it).
+    quote_stamps: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     updated_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     updated_at: datetime = updated_at_field()
 

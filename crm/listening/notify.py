@@ -75,10 +75,19 @@ def verify_signature(secret: str, timestamp: str, body: bytes, header: str, *, n
     return hmac.compare_digest(signature(secret, stamp, body), header)
 
 
+# Global by the book, but they reach other networks' private addresses: NAT64, 6to4, IPv4/IPv6 translation
+# and the IETF protocol block.
+_TRANSLATED = tuple(ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "192.0.0.0/24"))
+
+
 def check_webhook_url(url: str, *, allow_private: bool) -> str | None:
     """Why this URL may not be called (None: it may). Private, loopback and link-local addresses are
     refused unless allowed, so a rule cannot be used to reach services inside the network."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port out of range, an unclosed [ ...
+        return "That is not a web address Altavoz can call."
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "Give an address that starts with http:// or https://."
     if parts.username or parts.password:
@@ -86,14 +95,32 @@ def check_webhook_url(url: str, *, allow_private: bool) -> str | None:
     if allow_private:
         return None
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(parts.hostname, port or (443 if parts.scheme == "https" else 80))
     except (OSError, UnicodeError):
         return f"The host {parts.hostname} cannot be found."
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not address.is_global or address.is_multicast or any(address in net for net in _TRANSLATED):
             return f"{parts.hostname} is a private or local address; webhooks go to public addresses only."
     return None
+
+
+def masked_url(url: str) -> str:
+    """A webhook address as pages and the API show it: the host, without the path and query, which for
+    many services is the credential ("https://hooks.slack.com/…")."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "…"
+    if not host:
+        return url if not url else "…"
+    rest = "/…" if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{host}{rest}"
+
+
+def shown_target(channel: str, target: str) -> str:
+    return masked_url(target) if channel == "webhook" else target
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -468,11 +468,17 @@ def _people_drivers(cur: tuple[datetime, datetime], prev: tuple[datetime, dateti
                     session: Session) -> list[Driver]:
     top = _people_counts(*cur, session=session, order=order)
     before = _people_counts(*prev, session=session, only=list(top), limit=None) if top else {}
+    # People who have not agreed to be featured are not named here either: the quotes' anonymity would not
+    # survive a table of names beside them.
+    unnamed = {p.id: p for p in session.exec(select(Profile).where(col(Profile.id).in_(list(top)),
+                                                                    col(Profile.may_feature).is_(False))).all()}
     drivers = []
     for pid, (name, n, reach) in top.items():
         _, prev_n, prev_reach = before.get(pid, (name, 0, 0))
-        drivers.append(Driver(key=str(pid), name=name, mentions=Change(n, prev_n), reach=Change(reach, prev_reach),
-                              profile_id=pid))
+        person = unnamed.get(pid)
+        shown = anonymous_name(person.roles or [], "", team_member=person.is_team_member) if person else name
+        drivers.append(Driver(key=str(pid), name=shown, mentions=Change(n, prev_n), reach=Change(reach, prev_reach),
+                              profile_id=None if person else pid))
     return drivers
 
 
@@ -531,15 +537,29 @@ def saved(period: Period, *, session: Session) -> ManagementReport | None:
                                                        ManagementReport.starts_on == period.start)).first()
 
 
-def _quotes(ids: Sequence[int], *, session: Session) -> tuple[list[Quote], int]:
-    """The picked quotes in the order picked; those whose interaction (or person) is gone are dropped
-    and counted."""
+def stamp(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def _quotes(ids: Sequence[int], *, session: Session, stamps: dict[str, str] | None = None,
+            bounds: tuple[datetime, datetime] | None = None) -> tuple[list[Quote], int]:
+    """The picked quotes in the order picked; dropped and counted: those whose interaction (or person) is
+    gone, one whose id now names another interaction (its creation differs from the stamp kept when it was
+    picked), and one moved out of the period."""
     if not ids:
         return [], 0
     rows = {item.id: (item, profile) for item, profile in session.exec(
         select(Interaction, Profile).join(Profile, col(Profile.id) == Interaction.profile_id)
         .where(col(Interaction.id).in_(list(ids)))).all()}
-    quotes = [_quote_of(*rows[i]) for i in ids if i in rows]
+
+    def still(i: int) -> bool:
+        item = rows[i][0]
+        if stamps is not None and str(i) in stamps and stamps[str(i)] != stamp(item.created_at):
+            return False
+        when = item.occurred_at if item.occurred_at.tzinfo else item.occurred_at.replace(tzinfo=UTC)
+        return bounds is None or bounds[0] <= when < bounds[1]
+
+    quotes = [_quote_of(*rows[i]) for i in ids if i in rows and still(i)]
     return quotes, len(ids) - len(quotes)
 
 
@@ -553,7 +573,9 @@ def candidates(period: Period, zone: tzinfo, picked: Sequence[int], *, session: 
     about (the complaint that was fixed is often the story), then the period's most engaged and most
     reached mentions and contributions that have words to quote."""
     start, end = period.bounds(zone)
-    chosen, _dropped = _quotes(picked, session=session)
+    stored = saved(period, session=session)
+    chosen, _dropped = _quotes(picked, session=session, stamps=dict(stored.quote_stamps or {}) if stored else None,
+                               bounds=(start, end))
     seen = {q.interaction_id for q in chosen}
     found: list[Quote] = list(chosen)
     has_words = (Interaction.title != "") | (Interaction.body != "")
@@ -593,7 +615,8 @@ def report(period: Period, *, session: Session, zone: tzinfo = UTC, with_candida
         key=lambda d: (-(d.mentions.current or 0), -(d.reach.current or 0), d.name))[:TOP]
     stored = saved(period, session=session)
     ids = list(stored.quote_ids or []) if stored else []
-    quotes, dropped = _quotes(ids, session=session)
+    quotes, dropped = _quotes(ids, session=session, stamps=dict(stored.quote_stamps or {}) if stored else None,
+                              bounds=cur)
     result = Report(
         period=period, previous=previous, judgement=stored.judgement if stored else "", quote_ids=ids,
         updated_at=stored.updated_at if stored else None, channels=channels,
@@ -662,6 +685,8 @@ def update(period: Period, data: ReportIn, *, session: Session, actor: Actor, zo
         row.judgement = data.judgement
     if quote_ids is not None:
         row.quote_ids = quote_ids
+        row.quote_stamps = {str(i): stamp(created) for i, created in session.exec(
+            select(Interaction.id, Interaction.created_at).where(col(Interaction.id).in_(quote_ids))).all()}
     row.updated_by_id = actor.user_id
     row.updated_at = utcnow()
     session.add(row)

@@ -13,7 +13,7 @@ from babel.numbers import format_decimal
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from crm.accounts.models import User
+from crm.accounts.models import WRITER_ROLES, User
 from crm.i18n import current_locale, gettext
 from crm.interactions.models import Interaction, Relationship
 from crm.listening.models import SignalType
@@ -46,7 +46,7 @@ def _team_users(team_profile_ids: list[int], *, session: Session) -> dict[int, U
         select(Identity.profile_id, User)
         .join(User, func.lower(User.email) == Identity.handle_key)
         .where(Identity.platform == Platform.email.value, col(Identity.profile_id).in_(team_profile_ids),
-               col(User.is_active).is_(True))
+               col(User.is_active).is_(True), col(User.role).in_(list(WRITER_ROLES)))  # viewers cannot act on it
         .order_by(col(User.id))
     ).all()
     found: dict[int, User] = {}
@@ -62,7 +62,7 @@ def suggest_owner(profile_id: int | None, *, session: Session) -> Suggestion:
         return queue
     if profile.owner_id is not None:
         owner = session.get(User, profile.owner_id)
-        if owner is not None and owner.is_active:
+        if owner is not None and owner.can_write:
             return Suggestion(owner.id, owner.name, "owner", gettext("%(name)s owns this profile") % {"name": owner.name})
     # The strongest relationship with a team member, whichever way the edge points.
     edges = session.exec(

@@ -16,6 +16,7 @@ from crm.listening.terms import fold, words
 
 LANGUAGES = ("en", "es")
 WEIGHT_LIMIT = 3
+MAX_WORD = 40
 SCALE = 4.0  # a sum of ±4 (two strong words) is a full ±1
 
 NEGATIONS = {
@@ -106,8 +107,18 @@ def clean_words(raw: Mapping[str, object]) -> tuple[dict[str, int], dict[str, st
         if not folded or folded != fold(word.rstrip("*")):
             errors[word or "?"] = "one word, letters and digits only (a * at the end for a prefix)"
             continue
+        if len(folded) > MAX_WORD:
+            errors[word[:MAX_WORD] + "…"] = f"at most {MAX_WORD} letters"
+            continue
+        if word.endswith("*") and len(folded) < 3:
+            errors[word] = "a prefix needs at least three letters before the *"
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or not -WEIGHT_LIMIT <= value <= WEIGHT_LIMIT or value == 0:
             errors[word] = f"a weight from -{WEIGHT_LIMIT} to {WEIGHT_LIMIT}, not 0"
             continue
-        clean[folded + ("*" if word.endswith("*") else "")] = value
+        entry = folded + ("*" if word.endswith("*") else "")
+        if entry in clean:
+            errors[word] = "listed twice (capitals and accents do not count)"
+            continue
+        clean[entry] = value
     return clean, errors

@@ -25,7 +25,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from crm.accounts.models import User
+from crm.accounts.models import WRITER_ROLES, User
 from crm.audit import service as audit
 from crm.audit.actions import AuditAction
 from crm.audit.models import AuditEvent
@@ -313,9 +313,16 @@ def update_department(department_id: int, data: DepartmentIn, *, session: Sessio
 
 
 def delete_department(department_id: int, *, session: Session, actor: Actor) -> str:
-    """Its signals stay, without a department."""
+    """Refused while open signals sit in it (they would fall out of every queue); its closed and resolved
+    signals stay, without a department."""
     department = get_department(department_id, session=session)
     name = department.name
+    still_open = session.exec(select(func.count()).select_from(Signal).where(
+        Signal.department_id == department_id, col(Signal.status).in_([st.value for st in OPEN_SIGNAL_STATUSES]))).one()
+    if still_open:
+        raise Conflict(ngettext("%(num)d open signal is in %(name)s: move it to another department first.",
+                                "%(num)d open signals are in %(name)s: move them to another department first.",
+                                still_open) % {"num": still_open, "name": name})
     session.execute(update(Signal).where(col(Signal.department_id) == department_id).values(department_id=None))
     session.delete(department)
     audit.record(session=session, actor=actor, action=AuditAction.department_update, object_type="department",
@@ -531,6 +538,8 @@ def _check_refs(data: SignalIn | SignalPatch, *, session: Session) -> None:
         owner = session.get(User, data.owner_id)
         if owner is None or not owner.is_active:
             errors["owner_id"] = gettext("There is no active user with that id.")
+        elif not owner.can_write:
+            errors["owner_id"] = gettext("Viewers cannot work on signals: choose a manager or an admin.")
     if isinstance(data, SignalIn):
         if data.profile_id is not None and session.get(Profile, data.profile_id) is None:
             errors["profile_id"] = gettext("There is no person with that id.")
@@ -776,7 +785,8 @@ def _names(model: Any, ids: Sequence[int | None], *, session: Session) -> dict[i
 
 def owners(*, session: Session) -> list[User]:
     """Who a signal can be assigned to: active users."""
-    return list(session.exec(select(User).where(col(User.is_active).is_(True)).order_by(col(User.name))))
+    return list(session.exec(select(User).where(col(User.is_active).is_(True), col(User.role).in_(list(WRITER_ROLES)))
+                             .order_by(col(User.name))))
 
 
 @dataclass(frozen=True)
@@ -979,9 +989,16 @@ def close_loop(signal_id: int, data: CloseLoopIn, *, session: Session, actor: Ac
 # ---- reopening when the person writes again -------------------------------------------------------
 
 
+# A resolved problem reopens when its person writes to or about us again (a post, reply, review, complaint...)
+# and it is not a happy message; not when they attend a meetup, give a talk or answer someone else.
+REOPENING_TYPES = (SignalType.complaint.value, SignalType.support_request.value, SignalType.bug_report.value,
+                   SignalType.product_feedback.value)
+MESSAGE_KINDS = ("post", "mention", "reply", "review", "feedback", "complaint", "support_request", "bug_report")
+
+
 def reopen_for_interactions(conn: Connection, interaction_ids: Sequence[int]) -> list[int]:
-    """A resolved signal goes back to in progress when its person writes again (an interaction of theirs,
-    not one of our own kinds, dated after it was resolved): the interaction joins it ("reopened"), the
+    """A resolved problem goes back to in progress when its person writes again (MESSAGE_KINDS, not
+    positive, dated after it was resolved): the interaction joins it ("reopened"), the
     count goes up, the due times start again, and the reopen is audited (actor: system). Closed stays
     closed. Runs in the caller's transaction; one query per 30,000 ids finds the candidates. Returns the
     ids of the signals reopened."""
@@ -1001,6 +1018,8 @@ def reopen_for_interactions(conn: Connection, interaction_ids: Sequence[int]) ->
                    X.c.id.label("interaction_id"))
             .join(X, and_(X.c.profile_id == S.c.profile_id, X.c.occurred_at > S.c.resolved_at))
             .where(S.c.status == SignalStatus.resolved.value, X.c.id.in_(chunk), X.c.kind.not_in(ours),
+                   S.c.type.in_(REOPENING_TYPES), X.c.kind.in_(MESSAGE_KINDS),
+                   or_(X.c.sentiment.is_(None), X.c.sentiment <= 0),
                    ~exists().where(IT.c.signal_id == S.c.id, IT.c.interaction_id == X.c.id))
             .order_by(S.c.id, X.c.occurred_at, X.c.id)
         ).all()
@@ -1017,6 +1036,7 @@ def reopen_for_interactions(conn: Connection, interaction_ids: Sequence[int]) ->
         due = due_times(conn, row.type, row.priority, row.profile_id, now)
         conn.execute(update(S).where(S.c.id == sid, S.c.status == SignalStatus.resolved.value).values(
             status=SignalStatus.in_progress.value, reopened_count=S.c.reopened_count + 1, resolved_at=None,
+            loop_closed_at=None, loop_interaction_id=None, follow_up_on=None,  # to be told again once it is fixed
             first_response_at=None, first_response_due=due.first_response_due, resolution_due=due.resolution_due,
             sla_note=due.note, updated_at=now))
         events.append({

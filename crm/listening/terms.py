@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-WORD = re.compile(r"[a-z0-9]+")
+WORD = re.compile(r"[^\W_]+")  # letters and digits of any script (folded first)
 MAX_TERM_WORDS = 6
 _STEMMERS = (snowballstemmer.stemmer("english"), snowballstemmer.stemmer("spanish"))
 

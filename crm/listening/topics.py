@@ -20,7 +20,7 @@ from crm.audit.actions import AuditAction
 from crm.audit.service import Actor
 from crm.db import utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
-from crm.i18n import gettext
+from crm.i18n import gettext, ngettext
 from crm.jobs.models import Job
 from crm.listening import match
 from crm.listening.models import Mention, Topic, TopicKind
@@ -253,6 +253,20 @@ def set_active(topic_id: int, active: bool, *, session: Session, actor: Actor) -
 def delete_topic(topic_id: int, *, session: Session, actor: Actor) -> tuple[str, int]:
     """Deletes the topic and its mentions; returns its name and how many mentions went with it."""
     topic = get_topic(topic_id, session=session)
+    from crm.listening.models import Alert, AlertRule
+
+    watching = session.exec(select(AlertRule.name).where(AlertRule.topic_id == topic_id)).all()
+    if watching:  # a rule and its alerts' history would go with the topic: make it a decision of its own
+        raise Conflict(ngettext("The alert rule %(names)s watches this topic: delete it or point it at another topic "
+                                "first, or switch the topic off instead.",
+                                "The alert rules %(names)s watch this topic: delete them or point them at another "
+                                "topic first, or switch the topic off instead.", len(watching))
+                       % {"names": ", ".join(f"“{n}”" for n in watching)})
+    alerts = session.exec(select(func.count()).select_from(Alert).where(Alert.topic_id == topic_id)).one()
+    if alerts:
+        raise Conflict(ngettext("This topic has %(num)d alert on record; switch the topic off instead to keep it.",
+                                "This topic has %(num)d alerts on record; switch the topic off instead to keep them.",
+                                alerts) % {"num": alerts})
     count = mention_count(topic_id, session=session)
     before = snapshot(topic) | {"mentions": count}
     name = topic.name

@@ -141,7 +141,11 @@ def save_quotes(request: Request, db: DB, user: WriterUser, form: Form) -> Respo
     """The ticked quotes, in the order they are listed (the ones picked before come first)."""
     period = _form_period(request, form)
     try:
-        data = reports.ReportIn.model_validate({"quote_ids": _ids(form.getlist("quote_id"))})
+        ticked = form.getlist("quote_id")
+        if len(_ids(ticked)) != len(ticked):  # not ids from the list: change nothing
+            raise InvalidInput(gettext("Pick the quotes from the list."),
+                               field_errors={"quote_ids": gettext("Pick the quotes from the list.")})
+        data = reports.ReportIn.model_validate({"quote_ids": _ids(ticked)})
         reports.update(period, data, session=db, actor=actor_for(request, user), zone=_zone(request))
         db.commit()
     except (ValidationError, DomainError) as exc:

@@ -152,7 +152,13 @@ def confirm_delete(request: Request, db: DB, user: WriterUser, topic_id: IdPath)
 
 @router.post("/topics/{topic_id}/delete")
 def delete_topic(request: Request, db: DB, user: WriterUser, topic_id: IdPath) -> Response:
-    name, count = topics.delete_topic(topic_id, session=db, actor=actor_for(request, user))
+    try:
+        name, count = topics.delete_topic(topic_id, session=db, actor=actor_for(request, user))
+    except Conflict as exc:  # alert rules or alerts depend on it: say so on the confirmation page
+        db.rollback()
+        row = topics.topic_row(topic_id, session=db)
+        return render(request, "listening/topic_delete.html", {"row": row, "tab": "topics", "error": exc.message},
+                      status_code=409)
     db.commit()
     message = ngettext("Topic “%(name)s” deleted, with its %(n)d mention.",
                        "Topic “%(name)s” deleted, with its %(n)d mentions.", count) % {"name": name, "n": count}

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from crm.deps import DB, CurrentUser, IdPath, WriterUser, actor_for
-from crm.errors import DomainError
+from crm.errors import Conflict, DomainError
 from crm.i18n import gettext
 from crm.listening import routing
 from crm.listening import signals as service
@@ -177,7 +177,11 @@ def update_department(request: Request, db: DB, user: WriterUser, department_id:
 
 @router.post("/departments/{department_id}/delete")
 def delete_department(request: Request, db: DB, user: WriterUser, department_id: IdPath) -> Response:
-    name = service.delete_department(department_id, session=db, actor=actor_for(request, user))
+    try:
+        name = service.delete_department(department_id, session=db, actor=actor_for(request, user))
+    except Conflict as exc:  # open signals are in it
+        db.rollback()
+        return _departments(request, db, errors={"__all__": exc.message}, target=department_id, status_code=409)
     db.commit()
     if is_fragment_request(request):
         return _departments(request, db)

@@ -191,9 +191,10 @@ def test_drivers_rank_topics_channels_and_people(engine):
     assert r.topics[2].mentions.delta is None  # nothing before: no percentage
     assert [(d.name, d.mentions.current) for d in r.channel_drivers] == [("reddit", 3), ("x", 2), ("youtube", 1)]
     # two mentions each: ties go to the larger reach
-    assert [(d.profile_id, d.mentions.current) for d in r.people_by_mentions] == [
-        (ids["cai"], 2), (ids["ana"], 2), (ids["ben"], 2)]
-    assert [d.profile_id for d in r.people_by_reach] == [ids["cai"], ids["ana"], ids["ben"]]
+    # (people who have not agreed to be featured are in the table, unnamed and unlinked)
+    assert [(d.profile_id, d.mentions.current) for d in r.people_by_mentions] == [(None, 2), (ids["ana"], 2), (None, 2)]
+    assert [d.profile_id for d in r.people_by_reach] == [None, ids["ana"], None]
+    assert [d.name for d in r.people_by_mentions] == ["an influencer", "Ana Amiga", "a customer"]
     assert r.people_by_reach[0].reach.current == 13000 and r.people_by_reach[1].reach.previous == 400
 
 

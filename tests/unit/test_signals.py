@@ -280,7 +280,26 @@ def test_our_own_outreach_older_messages_and_other_people_do_not_reopen(engine):
     _interaction(engine, person, "note", title="Called them")
     _interaction(engine, person, "reply", when=utcnow() - timedelta(days=5), title="An old reply imported late")
     _interaction(engine, other, "complaint")
+    _interaction(engine, person, "event_attendance", title="Attended the Madrid meetup")  # not writing to us
+    _interaction(engine, person, "forum_answer", title="Answered someone else")
+    _interaction(engine, person, "post", title="Works now, thanks!", sentiment=0.8)  # a happy message
     assert _get(engine, sid).status == SignalStatus.resolved
+
+
+def test_telling_them_again_after_a_reopen(engine):
+    """The loop closed for the first fix is open again when the problem comes back."""
+    person = make_profile(engine, may_contact=True).id
+    sid = _resolved(engine, person)
+    with session_scope(engine, write=True) as s:
+        signals.close_loop(sid, signals.CloseLoopIn(kind="outreach_email", message="Fixed!"), session=s, actor=SYSTEM)
+    _interaction(engine, person, "complaint", title="Broken again")
+    reopened = _get(engine, sid)
+    assert reopened.status == SignalStatus.in_progress and reopened.loop_closed_at is None
+    _move(engine, sid, "resolved", "Fixed again")
+    with session_scope(engine, write=True) as s:
+        signals.close_loop(sid, signals.CloseLoopIn(kind="outreach_email", message="Fixed again!"), session=s,
+                           actor=SYSTEM)
+    assert _get(engine, sid).loop_closed_at is not None
 
 
 def test_closed_stays_closed(engine):

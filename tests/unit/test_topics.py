@@ -62,7 +62,7 @@ def test_a_patch_keeps_the_term_rules() -> None:
 
 
 @pytest.mark.parametrize(("value", "label"), [(None, "unknown"), (-1.0, "negative"), (-0.25, "negative"),
-                                              (-0.1, "neutral"), (0.0, "neutral"), (0.25, "positive"), (0.6, "positive")])
+                                              (-0.1, "negative"), (0.0, "neutral"), (0.25, "positive"), (0.6, "positive")])
 def test_sentiment_labels(value: float | None, label: str) -> None:
     assert label_of(value) == SentimentLabel(label)
     assert label_of(mentions.LABEL_VALUE[SentimentLabel(label)]) == SentimentLabel(label)

@@ -329,6 +329,10 @@ def test_departments_crud(manager_client, engine):
     bad = manager_client.post(f"/signals/departments/{legal.id}", data={"name": "Sales", "email": "x"}, headers=HX)
     assert bad.status_code == 422 and soup(bad).select_one(f"#department-{legal.id} input[aria-invalid]") is not None
     sid = _open(engine, None, department_id=sales)
+    refused = manager_client.post(f"/signals/departments/{sales}/delete", headers=HX)  # an open signal is in it
+    assert refused.status_code == 409 and "open signal" in soup(refused).select_one(".flash-error").get_text()
+    with session_scope(engine, write=True) as s:
+        signals.move(sid, signals.StatusIn(status="resolved", note="Done"), session=s, actor=SYSTEM)
     deleted = manager_client.post(f"/signals/departments/{sales}/delete", headers=HX)
     assert deleted.status_code == 200 and soup(deleted).select_one(f"#department-{sales}") is None
     assert _signal(engine, sid).department_id is None

@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('judgement', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('quote_ids', sa.JSON(), nullable=False),
+    sa.Column('quote_stamps', sa.JSON(), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', crm.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], ondelete='SET NULL'),

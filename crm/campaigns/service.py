@@ -159,6 +159,7 @@ def list_campaigns(*, session: Session, status: CampaignStatus | None = None, q:
         query = query.where(Campaign.status == status.value)
     elif not include_archived:
         query = query.where(Campaign.status != CampaignStatus.archived.value)
+    q = q.replace("\x00", "")  # PostgreSQL refuses NUL in text
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").lower() + "%"
         query = query.where(func.lower(Campaign.name).like(pattern, escape="\\"))

@@ -291,6 +291,13 @@ def expected_by(found: Sequence[CampaignDates], topic_key: frozenset[str], at: d
     return None
 
 
+def mostly_negative(conn: Connection, topic_id: int, start: datetime, end: datetime) -> bool:
+    """Whether at least half of the topic's mentions in (start, end] are negative (on the radar)."""
+    row = conn.execute(select(func.count(), func.count().filter(M.c.negative.is_(True)))
+                       .where(M.c.topic_id == topic_id, M.c.occurred_at > start, M.c.occurred_at <= end)).one()
+    return bool(row[0]) and row[1] * 2 >= row[0]
+
+
 # ---- live evaluation ---------------------------------------------------------------------------------
 
 def hour_floor(moment: datetime) -> datetime:
@@ -345,6 +352,8 @@ def _evaluate_rule(conn: Connection, rule_id: int, end: datetime, found_campaign
             at = test.at_datetime
             window_start = at - window
             campaign = expected_by(found_campaigns, key, at, negative_only=rule.negative_only)
+            if campaign is not None and mostly_negative(conn, topic_id, window_start, at):
+                campaign = None  # a campaign explains more talk, not a wave of complaints
             alert_id = _insert_alert(conn, {
                 "rule_id": rule_id, "topic_id": topic_id, "fired_at": at, "window_start": window_start,
                 "observed": test.observed, "expected": test.expected, "p_value": test.p_value,

@@ -108,6 +108,8 @@ def run(values: Any, *, session: Session, now: datetime | None = None, days: int
         for test in spikes.firings(times, start_ts, end.timestamp(), rule):
             at = test.at_datetime
             campaign = alerts.expected_by(found_campaigns, key, at, negative_only=values.negative_only)
+            if campaign is not None and alerts.mostly_negative(conn, topic_id, at - window, at):
+                campaign = None
             firings.append(BacktestFiring(
                 topic_id=topic_id, topic_name=name, at=at, window_start=at - window, observed=test.observed,
                 expected=test.expected, p_value=test.p_value, campaign_id=campaign.id if campaign else None,

@@ -174,7 +174,7 @@ def _conditions(q: MentionQuery) -> list[Any]:
         conditions.append(Interaction.occurred_at >= _day_start(q.since))
     if q.until is not None:
         conditions.append(Interaction.occurred_at < _day_start(q.until) + timedelta(days=1))
-    terms = search_terms(q.q)
+    terms = search_terms(q.q.replace("\x00", ""))
     if terms:
         conditions.append(col(Interaction.profile_id).in_(select(Profile.id).where(WordsMatch(terms))))
     return conditions
@@ -312,6 +312,8 @@ class CaptureIn(InputModel):
             value = value.replace(tzinfo=UTC)
         if value is not None and not 1900 <= value.year <= 2200:  # as for any interaction, checked here for a 422
             raise ValueError(gettext("Give a date between the years 1900 and 2200."))
+        if value is not None and value > utcnow() + timedelta(days=1):
+            raise ValueError(gettext("A mention seen already cannot be dated in the future."))
         return value
 
     @model_validator(mode="after")

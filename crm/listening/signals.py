@@ -509,7 +509,7 @@ def prefill(interaction_ids: Sequence[int], alert_id: int | None, profile_id: in
         "title": title_for(first) if first else "",
         "summary": (first.body or "")[:5000] if first and first.title else "",
         "profile_id": str(person.id) if person else "",
-        "department_id": str(default_department_id(signal_type, session=session) or ""),
+        "department_id": "",  # "by type": the default department of the type chosen when it is saved
         "owner_id": str(suggestion.user_id or ""),
         "priority": SignalPriority.normal.value,
         "interaction_ids": ",".join(str(i.id) for i in items),
@@ -758,8 +758,8 @@ def list_signals(params: SignalQuery, *, session: Session, user_id: int | None) 
         query = query.where(_breached_sql(now))
     if params.profile_id is not None:
         query = query.where(Signal.profile_id == params.profile_id)
-    if params.q:
-        query = query.where(func.lower(Signal.title).contains(params.q.lower(), autoescape=True))
+    if words := params.q.replace("\x00", ""):  # PostgreSQL refuses NUL in text
+        query = query.where(func.lower(Signal.title).contains(words.lower(), autoescape=True))
     total = int(session.exec(select(func.count()).select_from(query.subquery())).one())
     due = _next_due_sql()
     ordered = query.order_by(
@@ -827,6 +827,7 @@ def summary(start: datetime, end: datetime, *, session: Session) -> SignalSummar
     in_sla = or_(col(Signal.resolution_due).is_(None), col(Signal.resolved_at) <= col(Signal.resolution_due))
     resolved, resolved_in_sla = session.exec(select(
         func.count(), func.coalesce(func.sum(case((in_sla, 1), else_=0)), 0)).select_from(Signal).where(in_period)).one()
+    end = min(end, utcnow())  # a period not over yet: breached by now, not by its last day
     not_done = and_(col(Signal.created_at) < end,
                     or_(col(Signal.resolved_at).is_(None), col(Signal.resolved_at) >= end),
                     or_(col(Signal.closed_at).is_(None), col(Signal.closed_at) >= end))

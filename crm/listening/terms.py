@@ -63,6 +63,8 @@ class BadTerm(ValueError):
 def parse_term(text: str) -> Term:
     """A term from what a person typed; raises BadTerm with the reason when it cannot match anything."""
     raw = text.strip()
+    if raw.startswith("-"):
+        raise BadTerm(f"{raw!r}: to leave something out, put it under exclusions (without the -)")
     tokens = [t for t in re.split(r"\s+", fold(raw)) if t]
     parts: list[tuple[bool, frozenset[str] | str]] = []
     for i, token in enumerate(tokens):
@@ -79,6 +81,8 @@ def parse_term(text: str) -> Term:
                 parts.append((False, stems(word)))
     if not parts:
         raise BadTerm(f"{raw!r} has no letters or digits to look for")
+    if len(parts) == 1 and not parts[0][0] and len(WORD.findall(fold(raw))[0]) < 2:
+        raise BadTerm(f"{raw!r}: one letter would match almost everything")
     if len(parts) > MAX_TERM_WORDS:
         raise BadTerm(f"{raw!r}: a phrase of at most {MAX_TERM_WORDS} words")
     return Term(text=raw, parts=tuple(parts))

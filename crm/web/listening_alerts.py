@@ -97,7 +97,7 @@ def _save(request: Request, db: Session, user: Any, form: FormData, rule_id: int
         db.rollback()
         errors = exc.field_errors or {"__all__": exc.message}
     else:
-        if rule_id is None:  # the secret is shown this once
+        if rule_id is None and rule.webhook_url:  # the secret is shown this once (it signs webhook calls)
             return render(request, "listening/rule_secret.html",
                           {"rule": rule, "secret": secret, "created": rule_id is None, "tab": "alerts"},
                           block="rule_secret")

@@ -67,16 +67,19 @@ def test_empty_rules_page(viewer_client: TestClient) -> None:
 
 
 def test_create_shows_the_secret_once(manager_client: TestClient, engine: Engine) -> None:
-    response = manager_client.post("/listening/alerts/rules", data=GOOD, headers=HX)
+    plain = manager_client.post("/listening/alerts/rules", data=GOOD | {"name": "No hook"})
+    assert plain.status_code == 303  # no webhook: no secret to show
+    response = manager_client.post("/listening/alerts/rules", data=GOOD | {"webhook_url": "https://8.8.8.8/hook"},
+                                   headers=HX)
     assert response.status_code == 200
     page = soup(response)
     secret = page.select_one("#webhook-secret").get_text(strip=True)  # type: ignore[union-attr]
     assert len(secret) >= 40 and page.select_one("html") is None  # a fragment
     with session_scope(engine) as s:
-        rule = s.scalars(select(AlertRule)).one()
+        rule = s.scalars(select(AlertRule).where(AlertRule.name == GOOD["name"])).one()
         assert rule.webhook_secret == secret and rule.topic_id is None and rule.active
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "alert_rule")))  # type: ignore[call-overload]
-    assert actions == ["alert.rule_create"]
+    assert actions == ["alert.rule_create", "alert.rule_create"]
     edit = soup(manager_client.get(f"/listening/alerts/rules/{rule.id}/edit"))
     assert secret not in str(edit)
     assert edit.select_one("#f-webhook_secret")["value"] == ""  # type: ignore[index]

@@ -48,7 +48,7 @@ def _setup(server: LiveServer) -> tuple[Profile, Identity]:
         rule, _secret = alerts.create_rule(alerts.AlertRuleIn(
             name="Complaints about dashboards", topic_id=topic.id, negative_only=True, min_count=4, max_p=0.01),
             session=session, actor=SYSTEM, allow_private=False)
-        rule.evaluated_through = datetime.now(UTC) - timedelta(hours=2)
+        rule.evaluated_through = _last_hour() - timedelta(hours=1)  # the next tick evaluates the last whole hour
         session.add(rule)
         # A champion with a modest audience, and one of their identities to write the file with.
         champion = session.exec(select(Profile).where(Profile.level == 1, col(Profile.is_team_member).is_(False),
@@ -62,9 +62,13 @@ def _setup(server: LiveServer) -> tuple[Profile, Identity]:
     return champion, identity
 
 
+def _last_hour() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def _posts(identity: Identity, path: Path) -> Path:
     """A CSV of posts: the champion's complaint (1,200 people reached), a stranger's with 300,000, and others."""
-    now = datetime.now(UTC)
+    before = _last_hour() - timedelta(minutes=2)  # all inside the window the tick tests, whatever the time
     rows = [
         (identity.platform, identity.handle, "", "complaint", f"{PRODUCT} broke our on-call this morning",
          "Every panel is blank and nobody answers. Terrible.", 1_200, -0.7),
@@ -79,7 +83,7 @@ def _posts(identity: Identity, path: Path) -> Path:
     writer.writerow(["external_id", "platform", "handle", "person_name", "kind", "title", "body", "reach", "sentiment",
                      "occurred_at", "channel", "url"])
     for n, (platform, handle, name, kind, title, body, reach, sentiment) in enumerate(rows):
-        when = (now - timedelta(minutes=20 + 9 * n)).isoformat()
+        when = (before - timedelta(minutes=5 * n)).isoformat()
         writer.writerow([f"burst-{n}", platform, handle, name, kind, title, body, reach, sentiment, when, platform,
                          f"https://social.example/burst/{n}"])
     path.write_text(out.getvalue())
